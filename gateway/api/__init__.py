@@ -1,0 +1,1 @@
+"""HTTP API: routes, OpenAI rendering, SSE framing and error handlers."""

@@ -1,0 +1,75 @@
+"""``POST /v1/chat/completions``: JSON or Server-Sent Events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sse_starlette import EventSourceResponse
+
+from gateway.api import render
+from gateway.api.deps import call_info, require_key, service
+from gateway.api.responses import JSONResponse
+from gateway.api.translate import to_chat_call
+from gateway.core.requests import ChatCall
+from gateway.core.results import ReasoningDelta, StreamEnd, StreamEvent, TextDelta, ToolCallEvent
+from gateway.errors import GatewayError
+from gateway.schemas.openai import ChatCompletionRequest
+from gateway.service.gateway import GatewayService, internal_error
+
+router = APIRouter(dependencies=[Depends(require_key)])
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@router.post("/v1/chat/completions", response_model=None)
+async def chat_completions(
+    body: ChatCompletionRequest, request: Request, svc: GatewayService = Depends(service)
+) -> Response:
+    call = to_chat_call(body)
+    info = call_info(request, "chat.completions", body.metadata)
+    if not call.stream:
+        result = await svc.chat(call, body.model, info)
+        return JSONResponse(render.chat_completion(result, body.model, info.request_id))
+    events = svc.stream_chat(call, body.model, info)
+    try:
+        first = await anext(events)
+    except BaseException:
+        await events.aclose()
+        raise
+    frames = _frames(events, first, call, render.ChunkRenderer(body.model, info.request_id))
+    return EventSourceResponse(frames, headers=SSE_HEADERS, sep="\n")
+
+
+def _frame(renderer: render.ChunkRenderer, event: StreamEvent, call: ChatCall) -> list[bytes]:
+    if isinstance(event, TextDelta):
+        return [renderer.text(event)]
+    if isinstance(event, ToolCallEvent):
+        return [renderer.tool_call(event)]
+    if isinstance(event, ReasoningDelta):
+        return [renderer.reasoning(event.index, event.text)]
+    frames = [renderer.finish(event.result)]
+    if call.include_usage:
+        frames.append(renderer.usage(event.result.usage))
+    frames.append(render.DONE)
+    return frames
+
+
+async def _frames(events: AsyncGenerator[StreamEvent, None], first: StreamEvent, call: ChatCall,
+                  renderer: render.ChunkRenderer) -> AsyncIterator[bytes]:
+    """Relay events as SSE frames; an error after the first byte goes out in-band."""
+    try:
+        for frame in _frame(renderer, first, call):
+            yield frame
+        if isinstance(first, StreamEnd):
+            return
+        async for event in events:
+            for frame in _frame(renderer, event, call):
+                yield frame
+    except GatewayError as exc:
+        yield render.error_frame(exc.envelope())
+    except Exception as exc:
+        yield render.error_frame(internal_error(exc).envelope())
+    finally:
+        await events.aclose()

@@ -1,0 +1,63 @@
+"""Models, providers, credential checks and health."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from fastapi import APIRouter, Depends, Request
+
+from gateway.api.deps import call_info, require_key, service
+from gateway.api.responses import JSONResponse
+from gateway.callers.base import Credential
+from gateway.schemas.openai import VerifyCredentialRequest
+from gateway.service.gateway import GatewayService
+
+router = APIRouter()
+protected = APIRouter(dependencies=[Depends(require_key)])
+
+
+@protected.get("/v1/models")
+async def list_models(request: Request, svc: GatewayService = Depends(service)) -> JSONResponse:
+    created = request.app.state.started_at
+    data = [{"id": model, "object": "model", "created": created, "owned_by": owner}
+            for model, owner in svc.router.public_models()]
+    return JSONResponse({"object": "list", "data": data})
+
+
+@protected.get("/v1/providers")
+async def list_providers(svc: GatewayService = Depends(service)) -> JSONResponse:
+    data = [
+        {
+            "name": spec.name,
+            "description": spec.description,
+            "capabilities": spec.capabilities.as_dict(),
+            "configured": spec.is_configured(svc.router.credential(spec.name)),
+            "credential_keys": list(spec.credential_env),
+            "environment": sorted(spec.credential_env.values()),
+        }
+        for spec in svc.router.registry
+    ]
+    return JSONResponse({"object": "list", "data": data})
+
+
+@protected.post("/v1/credentials/verify")
+async def verify_credential(body: VerifyCredentialRequest, request: Request,
+                            svc: GatewayService = Depends(service)) -> JSONResponse:
+    info = call_info(request, "credentials.verify")
+    result = await svc.verify(body.provider, Credential(body.credential), info)
+    return JSONResponse({"provider": body.provider, "valid": result.valid, "message": result.detail})
+
+
+@router.get("/healthz")
+async def healthz() -> JSONResponse:
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/readyz")
+async def readyz(request: Request) -> JSONResponse:
+    started = time.perf_counter()
+    ok = await asyncio.to_thread(request.app.state.db_ping)
+    body = {"status": "ready" if ok else "degraded", "database": "ok" if ok else "unreachable",
+            "checked_in_ms": round((time.perf_counter() - started) * 1000, 2)}
+    return JSONResponse(body, status_code=200 if ok else 503)

@@ -1,0 +1,229 @@
+"""OpenAI request bodies -> neutral messages, the ``model.*`` map and tool definitions.
+
+Nothing is dropped silently: an unknown field, a field the gateway cannot
+honour, or an unsupported content part is an ``InvalidRequestError`` naming it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gateway.core import params as p
+from gateway.core.messages import (
+    AssistantMessage,
+    ContentPart,
+    ImagePart,
+    Message,
+    SystemMessage,
+    TextPart,
+    ToolCall,
+    ToolDefinition,
+    ToolMessage,
+    UserMessage,
+)
+from gateway.core.requests import ChatCall
+from gateway.errors import InvalidRequestError
+from gateway.schemas.openai import (
+    AssistantMessageIn,
+    ChatCompletionRequest,
+    ContentPartIn,
+    DeveloperMessageIn,
+    ImagePartIn,
+    MessageIn,
+    OtherMessageIn,
+    RefusalPartIn,
+    SystemMessageIn,
+    TextPartIn,
+    ToolMessageIn,
+    UserMessageIn,
+)
+
+_DIRECT_FIELDS: dict[str, str] = {
+    "temperature": p.TEMPERATURE,
+    "top_p": p.TOP_P,
+    "top_k": p.TOP_K,
+    "frequency_penalty": p.FREQUENCY_PENALTY,
+    "presence_penalty": p.PRESENCE_PENALTY,
+    "seed": p.SEED,
+    "reasoning_effort": p.REASONING_EFFORT,
+    "service_tier": p.SERVICE_TIER,
+    "user": p.USER,
+    "n": p.N,
+    "logprobs": p.LOGPROBS,
+    "top_logprobs": p.TOP_LOGPROBS,
+    "parallel_tool_calls": p.PARALLEL_TOOL_CALLS,
+    "metadata": p.METADATA,
+    "logit_bias": p.LOGIT_BIAS,
+    "store": p.STORE,
+}
+
+_NOT_HONOURED = {
+    "functions": "use 'tools' instead",
+    "function_call": "use 'tool_choice' instead",
+    "audio": "audio output is not supported",
+    "modalities": "only text output is supported",
+    "prediction": "predicted outputs are not supported",
+    "web_search_options": "web search is not supported",
+}
+
+
+def _refuse_extras(body: Any, where: str) -> None:
+    extra = body.model_extra or {}
+    for name in extra:
+        reason = _NOT_HONOURED.get(name) if not where else None
+        param = f"{where}.{name}" if where else name
+        if reason:
+            raise InvalidRequestError(f"'{param}' is not supported by this gateway: {reason}.", param=param)
+        raise InvalidRequestError(f"Unrecognized request argument supplied: {param}", param=param)
+
+
+def _text_only(content: str | Sequence[ContentPartIn], where: str) -> str:
+    if isinstance(content, str):
+        return content
+    texts: list[str] = []
+    for i, part in enumerate(content):
+        if not isinstance(part, TextPartIn):
+            raise InvalidRequestError(
+                f"'{where}.content[{i}]' of type '{part.type}' is not allowed here; only text parts are.",
+                param=f"{where}.content[{i}].type",
+            )
+        texts.append(part.text)
+    return "".join(texts)
+
+
+def _user_parts(content: str | Sequence[ContentPartIn], where: str) -> tuple[ContentPart, ...]:
+    if isinstance(content, str):
+        return (TextPart(content),)
+    parts: list[ContentPart] = []
+    for i, part in enumerate(content):
+        if isinstance(part, TextPartIn):
+            parts.append(TextPart(part.text))
+        elif isinstance(part, ImagePartIn):
+            parts.append(ImagePart(part.image_url.url, part.image_url.detail))
+        else:
+            raise InvalidRequestError(
+                f"Content part type '{part.type}' in '{where}.content[{i}]' is not supported; "
+                "use 'text' or 'image_url'.",
+                param=f"{where}.content[{i}].type",
+            )
+    if not parts:
+        raise InvalidRequestError(f"'{where}.content' must not be empty.", param=f"{where}.content")
+    return tuple(parts)
+
+
+def _assistant(message: AssistantMessageIn, where: str) -> AssistantMessage:
+    content: str | None = None
+    refusal = message.refusal
+    if isinstance(message.content, str):
+        content = message.content
+    elif message.content is not None:
+        texts: list[str] = []
+        for i, part in enumerate(message.content):
+            if isinstance(part, TextPartIn):
+                texts.append(part.text)
+            elif isinstance(part, RefusalPartIn):
+                refusal = (refusal or "") + part.refusal
+            else:
+                raise InvalidRequestError(
+                    f"Content part type '{part.type}' is not allowed in an assistant message.",
+                    param=f"{where}.content[{i}].type",
+                )
+        content = "".join(texts)
+    calls = tuple(
+        ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments) for c in message.tool_calls or ()
+    )
+    if content is None and not calls and refusal is None:
+        raise InvalidRequestError(
+            f"'{where}' needs 'content' or 'tool_calls'.", param=f"{where}.content"
+        )
+    return AssistantMessage(content=content, tool_calls=calls, refusal=refusal, name=message.name)
+
+
+def to_message(message: MessageIn, where: str) -> Message:
+    if isinstance(message, OtherMessageIn):
+        raise InvalidRequestError(
+            f"'{where}.role' '{message.role}' is not supported; use system, developer, user, assistant or tool.",
+            param=f"{where}.role",
+        )
+    _refuse_extras(message, where)
+    if isinstance(message, SystemMessageIn | DeveloperMessageIn):
+        return SystemMessage(_text_only(message.content, where), message.role)
+    if isinstance(message, UserMessageIn):
+        return UserMessage(_user_parts(message.content, where), message.name)
+    if isinstance(message, AssistantMessageIn):
+        return _assistant(message, where)
+    if isinstance(message, ToolMessageIn):
+        return ToolMessage(message.tool_call_id, _text_only(message.content, where))
+    raise InvalidRequestError(f"'{where}' is not a valid message.", param=where)
+
+
+def _tools(body: ChatCompletionRequest) -> tuple[ToolDefinition, ...]:
+    tools: list[ToolDefinition] = []
+    for i, tool in enumerate(body.tools or ()):
+        parameters = tool.function.parameters or {}
+        kind = parameters.get("type", "object")
+        if kind != "object":
+            raise InvalidRequestError(
+                f"'tools[{i}].function.parameters' must be a JSON Schema of type 'object' (got {kind!r}).",
+                param=f"tools[{i}].function.parameters",
+            )
+        tools.append(ToolDefinition(tool.function.name, tool.function.description, parameters, tool.function.strict))
+    names = [t.name for t in tools]
+    if len(set(names)) != len(names):
+        raise InvalidRequestError("Tool names must be unique.", param="tools")
+    return tuple(tools)
+
+
+def _parameters(body: ChatCompletionRequest) -> dict[str, Any]:
+    out: dict[str, Any] = {p.NAME: body.model}
+    for name, key in _DIRECT_FIELDS.items():
+        value = getattr(body, name)
+        if value is not None:
+            out[key] = value
+    limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
+    if limit is not None:
+        out[p.MAX_COMPLETION_TOKENS] = limit
+    if body.stop is not None:
+        out[p.STOP] = [body.stop] if isinstance(body.stop, str) else list(body.stop)
+    if body.tool_choice is not None:
+        choice = body.tool_choice
+        out[p.TOOL_CHOICE] = choice if isinstance(choice, str) else choice.model_dump(exclude_none=True)
+    if body.response_format is not None:
+        out[p.RESPONSE_FORMAT] = body.response_format.model_dump(exclude_none=True, by_alias=True)
+    return out
+
+
+def _check_consistency(body: ChatCompletionRequest, tools: Sequence[ToolDefinition]) -> None:
+    fmt = body.response_format
+    if fmt is not None and fmt.type == "json_schema" and (fmt.json_schema is None or fmt.json_schema.schema_ is None):
+        raise InvalidRequestError(
+            "'response_format.json_schema.schema' is required when type is 'json_schema'.",
+            param="response_format.json_schema",
+        )
+    choice = body.tool_choice
+    if choice is not None and not isinstance(choice, str) and choice.function.name not in {t.name for t in tools}:
+        raise InvalidRequestError(
+            f"'tool_choice' names the function '{choice.function.name}', which is not in 'tools'.",
+            param="tool_choice",
+        )
+    if body.top_logprobs is not None and not body.logprobs:
+        raise InvalidRequestError("'top_logprobs' requires 'logprobs' to be true.", param="top_logprobs")
+
+
+def to_chat_call(body: ChatCompletionRequest) -> ChatCall:
+    """Translate a validated request body; raises ``InvalidRequestError`` for what cannot be honoured."""
+    _refuse_extras(body, "")
+    messages = tuple(to_message(m, f"messages[{i}]") for i, m in enumerate(body.messages))
+    tools = _tools(body)
+    _check_consistency(body, tools)
+    options = body.stream_options
+    if options is not None and not body.stream:
+        raise InvalidRequestError("'stream_options' is only allowed when 'stream' is true.", param="stream_options")
+    return ChatCall(
+        messages=messages,
+        parameters=_parameters(body),
+        tools=tools,
+        stream=bool(body.stream),
+        include_usage=bool(options and options.include_usage),
+    )

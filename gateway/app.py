@@ -1,0 +1,91 @@
+"""``create_app(settings)``: the ASGI application; the lifespan owns shared resources.
+
+The lifespan creates the one ``httpx.AsyncClient`` every caller uses, the
+database engine, and the background record writer, and closes them in reverse
+order on shutdown (the writer flushes every buffered record first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI
+
+from gateway import __version__
+from gateway.api.errors import install_error_handlers
+from gateway.api.middleware import RequestIdMiddleware
+from gateway.api.routes import activity, chat, embeddings, meta
+from gateway.callers.base import Timeouts
+from gateway.callers.registry import Registry, load_registry
+from gateway.config import load_config
+from gateway.service.gateway import GatewayService, ServiceOptions
+from gateway.service.routing import Router
+from gateway.settings import Settings
+from gateway.store.db import create_engine_for, ping, run_migrations
+from gateway.store.repository import ActivityRepository
+from gateway.store.writer import RecordWriter
+
+log = logging.getLogger("gateway")
+
+
+def _timeouts(settings: Settings) -> Timeouts:
+    return Timeouts(connect=settings.connect_timeout, read=settings.read_timeout, total=settings.total_timeout,
+                    stream_idle=settings.stream_idle_timeout)
+
+
+def _http_client() -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=500, keepalive_expiry=30)
+    return httpx.AsyncClient(limits=limits, timeout=None, follow_redirects=False, trust_env=False)
+
+
+def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
+    """Build the app. Configuration errors (bad config file) raise here, before serving."""
+    settings = settings or Settings.load()
+    registry = registry or load_registry()
+    config = load_config(settings.config, settings.env())
+    router = Router(registry, config, settings.env(), _timeouts(settings))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            await asyncio.to_thread(run_migrations, settings.database_url)
+        engine = create_engine_for(settings.database_url)
+        writer = RecordWriter(engine, max_queue=settings.record_queue_size,
+                              batch_size=settings.record_batch_size, flush_interval=settings.record_flush_interval)
+        await writer.start()
+        http = _http_client()
+        app.state.writer = writer
+        app.state.loop = asyncio.get_running_loop()
+        app.state.activity = ActivityRepository(engine)
+        app.state.db_ping = lambda: ping(engine)
+        app.state.service = GatewayService(
+            router, http, writer, ServiceOptions(drop_unsupported_params=settings.drop_unsupported_params)
+        )
+        try:
+            yield
+        finally:
+            await http.aclose()
+            await writer.close()
+            engine.dispose()
+
+    app = FastAPI(title="gateway", version=__version__, lifespan=lifespan,
+                  description="OpenAI-compatible gateway in front of many AI providers.")
+    app.state.master_key = settings.master_key.get_secret_value() if settings.master_key else None
+    app.state.started_at = int(time.time())
+    app.state.settings = settings
+    install_error_handlers(app)
+    for module in (chat, embeddings, meta, activity):
+        app.include_router(module.router)
+    app.include_router(meta.protected)
+    app.add_middleware(RequestIdMiddleware)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for ``uvicorn --factory`` (each worker process builds its own app)."""
+    return create_app(Settings.load())

@@ -1,0 +1,260 @@
+"""The caller contract, in the seed's vocabulary.
+
+Every provider implements up to four protocols - ``LargeLanguageCaller``,
+``EmbeddingCaller``, ``RerankingCaller`` and ``Verifier`` - and describes itself
+with a ``ProviderSpec``. Callers receive neutral messages, the ``model.*`` map
+and tool definitions; they return neutral results (``gateway.core.results``)
+and raise ``gateway.errors.GatewayError`` subclasses. They never build
+client-facing bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+
+from gateway.core.messages import Message, ToolDefinition
+from gateway.core.params import ModelParameters
+from gateway.core.results import ChatResult, EmbeddingResult, RerankResult, StreamEvent, Verification
+
+PreHook = Callable[[Mapping[str, Any]], None]
+"""Called with the provider request body just before it is sent."""
+PostHook = Callable[[Mapping[str, Any]], None]
+"""Called with the provider's (final) response body, or ``{"error": ...}``."""
+
+
+class Credential:
+    """A provider's secrets, keyed as in the seed (``key``, ``subscription_key``, ...).
+
+    Its ``repr`` and ``str`` name the keys only, so a credential that slips into a
+    log line or an exception message shows no secret.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values: Mapping[str, str] | None = None) -> None:
+        self._values = {k: v for k, v in (values or {}).items() if v}
+
+    def get(self, key: str) -> str | None:
+        return self._values.get(key)
+
+    def require(self, key: str, provider: str) -> str:
+        from gateway.errors import AuthenticationError
+
+        value = self._values.get(key)
+        if not value:
+            raise AuthenticationError(
+                f"No '{key}' credential is configured for provider '{provider}'.",
+                code="missing_provider_credential",
+                provider=provider,
+            )
+        return value
+
+    def keys(self) -> list[str]:
+        return sorted(self._values)
+
+    def secrets(self) -> list[str]:
+        """The secret values, for redaction filters only."""
+        return [v for k, v in self._values.items() if k not in _NON_SECRET_KEYS]
+
+    def merged(self, other: Credential) -> Credential:
+        """``other`` wins where both have a key."""
+        return Credential({**self._values, **other._values})
+
+    def __bool__(self) -> bool:
+        return bool(self._values)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Credential) and other._values == self._values
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._values.items())))
+
+    def __repr__(self) -> str:
+        return f"Credential(keys={self.keys()!r})"
+
+    __str__ = __repr__
+
+
+_NON_SECRET_KEYS = frozenset(
+    {"base_url", "endpoint", "api_version", "project_id", "region", "location", "organization"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """Who asked: the gateway request id and the client's metadata."""
+
+    request_id: str
+    llm_request_id: int = 0
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AIOptions:
+    request: RequestContext
+    model_parameter: ModelParameters
+    pre_hook: PreHook | None = None
+    post_hook: PostHook | None = None
+
+    def before(self, body: Mapping[str, Any]) -> None:
+        """Run the pre-hook, if any, with the provider request body."""
+        if self.pre_hook is not None:
+            self.pre_hook(body)
+
+    def after(self, body: Mapping[str, Any]) -> None:
+        """Run the post-hook, if any, with the provider response body."""
+        if self.post_hook is not None:
+            self.post_hook(body)
+
+    @property
+    def model(self) -> str:
+        """The upstream model name (``model.name``); raises if absent."""
+        from gateway.errors import InvalidRequestError
+
+        name = self.model_parameter.get_str("model.name")
+        if not name:
+            raise InvalidRequestError("'model' is required.", param="model")
+        return name
+
+
+@dataclass(frozen=True, slots=True)
+class ChatCompletionOptions(AIOptions):
+    tool_definitions: Sequence[ToolDefinition] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingOptions(AIOptions):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RerankerOptions(AIOptions):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialVerifierOptions:
+    request: RequestContext
+
+
+class LargeLanguageCaller(Protocol):
+    async def get_chat_completion(
+        self, messages: Sequence[Message], options: ChatCompletionOptions
+    ) -> ChatResult:
+        """One whole completion. Raises ``GatewayError`` on failure."""
+        ...
+
+    def stream_chat_completion(
+        self, messages: Sequence[Message], options: ChatCompletionOptions
+    ) -> AsyncIterator[StreamEvent]:
+        """Deltas as they arrive, completed tool calls once each, then one ``StreamEnd``.
+
+        The iterator owns the upstream response and closes it when it finishes
+        or is closed (``aclose``) by the consumer.
+        """
+        ...
+
+
+class EmbeddingCaller(Protocol):
+    async def get_embedding(self, inputs: Sequence[str], options: EmbeddingOptions) -> EmbeddingResult:
+        """One vector per input, ``index`` matching the input's position."""
+        ...
+
+
+class RerankingCaller(Protocol):
+    async def get_reranking(
+        self, query: str, documents: Sequence[str], options: RerankerOptions
+    ) -> RerankResult:
+        """Results sorted by relevance, ``index`` pointing into ``documents``."""
+        ...
+
+
+class Verifier(Protocol):
+    async def verify_credential(self, options: CredentialVerifierOptions) -> Verification:
+        """Check the credential with the provider's cheapest call (never a paid one
+        when a free one exists). An invalid credential is ``valid=False``; a
+        provider outage raises ``GatewayError``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    connect: float = 10.0
+    read: float = 600.0
+    total: float = 900.0
+    stream_idle: float = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class CallerContext:
+    """What a provider factory gets: the shared HTTP client and the credential."""
+
+    provider: str
+    http: httpx.AsyncClient
+    credential: Credential
+    timeouts: Timeouts = field(default_factory=Timeouts)
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    chat: bool = False
+    stream: bool = False
+    tools: bool = False
+    embeddings: bool = False
+    rerank: bool = False
+    verify: bool = False
+
+    def as_dict(self) -> dict[str, bool]:
+        return {
+            "chat": self.chat,
+            "stream": self.stream,
+            "tools": self.tools,
+            "embeddings": self.embeddings,
+            "rerank": self.rerank,
+            "verify": self.verify,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderSpec:
+    """A provider's self-description, registered under ``name``.
+
+    ``credential_env`` maps seed credential keys to environment variables
+    (``{"key": "OPENAI_API_KEY", "base_url": "OPENAI_BASE_URL"}``); the settings
+    module reads them. ``required_credentials`` lists the keys without which the
+    provider counts as unconfigured. ``chat_parameters`` and
+    ``embedding_parameters`` list the ``model.*`` keys the callers honour; any other
+    key in a request is refused (or dropped, if the operator allows).
+    """
+
+    name: str
+    description: str
+    credential_env: Mapping[str, str]
+    required_credentials: tuple[str, ...]
+    llm: Callable[[CallerContext], LargeLanguageCaller] | None = None
+    embedding: Callable[[CallerContext], EmbeddingCaller] | None = None
+    reranking: Callable[[CallerContext], RerankingCaller] | None = None
+    verifier: Callable[[CallerContext], Verifier] | None = None
+    streaming: bool = True
+    tools: bool = True
+    chat_parameters: frozenset[str] = frozenset()
+    embedding_parameters: frozenset[str] = frozenset()
+    rerank_parameters: frozenset[str] = frozenset()
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(
+            chat=self.llm is not None,
+            stream=self.llm is not None and self.streaming,
+            tools=self.llm is not None and self.tools,
+            embeddings=self.embedding is not None,
+            rerank=self.reranking is not None,
+            verify=self.verifier is not None,
+        )
+
+    def is_configured(self, credential: Credential) -> bool:
+        return all(credential.get(key) for key in self.required_credentials)

@@ -1,0 +1,282 @@
+"""HTTP plumbing every caller shares: JSON calls, SSE decoding, error mapping.
+
+All providers speak through the one ``httpx.AsyncClient`` the app owns. These
+helpers turn transport failures and non-2xx answers into ``GatewayError``s, so
+callers only handle the happy path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from gateway.callers.base import Timeouts
+from gateway.errors import (
+    GatewayError,
+    UpstreamError,
+    UpstreamTimeoutError,
+    from_upstream_status,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    message: str
+    code: str | None = None
+    param: str | None = None
+
+
+ErrorParser = Callable[[Any], ErrorInfo | None]
+"""Reads a provider's JSON error body; returns ``None`` if it is not that shape."""
+
+
+def _as_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def parse_common_error(body: Any) -> ErrorInfo | None:
+    """The shapes most providers use: ``{"error": {"message", "code", "type", "param"}}``,
+    ``{"error": "text"}``, ``{"message": ...}`` and ``{"detail": ...}``."""
+    if not isinstance(body, dict):
+        return None
+    error = body.get("error")
+    if isinstance(error, dict):
+        message = _as_str(error.get("message")) or orjson.dumps(error).decode()
+        code = _as_str(error.get("code")) or _as_str(error.get("type")) or _as_str(error.get("status"))
+        return ErrorInfo(message, code, _as_str(error.get("param")))
+    if isinstance(error, str):
+        return ErrorInfo(error, _as_str(body.get("code") or body.get("type")))
+    for key in ("message", "detail", "title"):
+        value = body.get(key)
+        if isinstance(value, str):
+            return ErrorInfo(value, _as_str(body.get("code") or body.get("type")))
+        if value is not None:
+            return ErrorInfo(orjson.dumps(value).decode(), _as_str(body.get("code")))
+    return None
+
+
+def retry_after_seconds(headers: httpx.Headers) -> float | None:
+    """``Retry-After`` (seconds or HTTP date) or ``retry-after-ms``, in seconds."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    import datetime as _dt
+
+    return max(0.0, (when - _dt.datetime.now(_dt.UTC)).total_seconds())
+
+
+def error_from_response(
+    response: httpx.Response, body: bytes, provider: str, parse: ErrorParser = parse_common_error
+) -> GatewayError:
+    """The ``GatewayError`` for a non-2xx provider answer whose body has been read."""
+    info: ErrorInfo | None = None
+    try:
+        info = parse(orjson.loads(body)) if body else None
+    except orjson.JSONDecodeError:
+        info = None
+    if info is None:
+        text = body.decode("utf-8", "replace").strip()[:500]
+        info = ErrorInfo(text or f"HTTP {response.status_code} {response.reason_phrase}")
+    return from_upstream_status(
+        response.status_code,
+        info.message,
+        provider=provider,
+        code=info.code,
+        param=info.param,
+        retry_after=retry_after_seconds(response.headers),
+    )
+
+
+def transport_error(exc: httpx.HTTPError, provider: str) -> GatewayError:
+    """Map a transport failure (no HTTP answer) to a ``GatewayError``."""
+    if isinstance(exc, httpx.TimeoutException):
+        kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
+        return UpstreamTimeoutError(
+            f"{provider}: the provider did not answer in time ({kind} timeout).",
+            code=f"upstream_{kind}_timeout",
+            provider=provider,
+        )
+    if isinstance(exc, httpx.ConnectError):
+        return UpstreamError(
+            f"{provider}: could not connect to the provider.", code="upstream_connect_error", provider=provider
+        )
+    return UpstreamError(
+        f"{provider}: the connection to the provider failed ({type(exc).__name__}).",
+        code="upstream_connection_error",
+        provider=provider,
+    )
+
+
+def httpx_timeout(timeouts: Timeouts, *, stream: bool) -> httpx.Timeout:
+    read = timeouts.stream_idle if stream else timeouts.read
+    return httpx.Timeout(connect=timeouts.connect, read=read, write=timeouts.read, pool=timeouts.connect)
+
+
+def malformed(provider: str, what: str) -> UpstreamError:
+    return UpstreamError(f"{provider}: malformed response from the provider ({what}).",
+                         code="upstream_malformed_response", provider=provider)
+
+
+async def request_json(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    provider: str,
+    timeouts: Timeouts,
+    headers: Mapping[str, str] | None = None,
+    json: Any = None,
+    params: Mapping[str, str] | None = None,
+    parse_error: ErrorParser = parse_common_error,
+) -> tuple[Any, httpx.Headers]:
+    """Send one request and return ``(parsed JSON body, response headers)``.
+
+    Raises the mapped ``GatewayError`` for transport failures, non-2xx answers,
+    a total time over ``timeouts.total``, and bodies that are not JSON.
+    """
+    content = orjson.dumps(json) if json is not None else None
+    all_headers = {"content-type": "application/json", **(headers or {})} if content else dict(headers or {})
+    try:
+        async with asyncio.timeout(timeouts.total):
+            response = await http.request(
+                method, url, content=content, headers=all_headers, params=params,
+                timeout=httpx_timeout(timeouts, stream=False),
+            )
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, provider) from exc
+    except TimeoutError as exc:
+        raise UpstreamTimeoutError(
+            f"{provider}: the request took longer than {timeouts.total:g}s.", code="upstream_total_timeout",
+            provider=provider,
+        ) from exc
+    if response.status_code >= 400:
+        raise error_from_response(response, response.content, provider, parse_error)
+    try:
+        return orjson.loads(response.content), response.headers
+    except orjson.JSONDecodeError as exc:
+        raise malformed(provider, "body is not JSON") from exc
+
+
+@asynccontextmanager
+async def open_stream(
+    http: httpx.AsyncClient,
+    method: str,
+    url: str,
+    *,
+    provider: str,
+    timeouts: Timeouts,
+    headers: Mapping[str, str] | None = None,
+    json: Any = None,
+    params: Mapping[str, str] | None = None,
+    parse_error: ErrorParser = parse_common_error,
+) -> AsyncIterator[httpx.Response]:
+    """Open a streaming request; yields the 2xx response and always closes it.
+
+    The read timeout is ``timeouts.stream_idle``: a gap between two chunks
+    longer than that ends the stream with ``UpstreamTimeoutError``.
+    """
+    content = orjson.dumps(json) if json is not None else None
+    request = http.build_request(
+        method, url, content=content, params=params,
+        headers={"content-type": "application/json", "accept": "text/event-stream", **(headers or {})},
+        timeout=httpx_timeout(timeouts, stream=True),
+    )
+    try:
+        response = await http.send(request, stream=True)
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, provider) from exc
+    try:
+        if response.status_code >= 400:
+            try:
+                body = await response.aread()
+            except httpx.HTTPError as exc:
+                raise transport_error(exc, provider) from exc
+            raise error_from_response(response, body, provider, parse_error)
+        yield response
+    finally:
+        await response.aclose()
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSentEvent:
+    event: str
+    data: str
+    id: str | None = None
+
+    def json(self) -> Any:
+        return orjson.loads(self.data)
+
+
+async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[ServerSentEvent]:
+    """Decode a ``text/event-stream`` body incrementally (WHATWG SSE rules).
+
+    Comment lines are skipped; an event is dispatched at each blank line (and at
+    the end, if the last one was not terminated). Transport failures mid-stream
+    raise the mapped ``GatewayError``.
+    """
+    event = ""
+    data: list[str] = []
+    last_id: str | None = None
+    try:
+        async for line in response.aiter_lines():
+            if not line:
+                if data:
+                    yield ServerSentEvent(event or "message", "\n".join(data), last_id)
+                event, data = "", []
+                continue
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            if value.startswith(" "):
+                value = value[1:]
+            if name == "data":
+                data.append(value)
+            elif name == "event":
+                event = value
+            elif name == "id":
+                last_id = value
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, provider) from exc
+    if data:
+        yield ServerSentEvent(event or "message", "\n".join(data), last_id)
+
+
+async def iter_json_lines(response: httpx.Response, provider: str) -> AsyncIterator[Any]:
+    """Decode a newline-delimited JSON body (one object per line)."""
+    try:
+        async for line in response.aiter_lines():
+            if line.strip():
+                try:
+                    yield orjson.loads(line)
+                except orjson.JSONDecodeError as exc:
+                    raise malformed(provider, "a stream line is not JSON") from exc
+    except httpx.HTTPError as exc:
+        raise transport_error(exc, provider) from exc
+
+
+def join_url(base: str, path: str) -> str:
+    """``base`` and ``path`` joined with exactly one slash."""
+    return base.rstrip("/") + "/" + path.lstrip("/")

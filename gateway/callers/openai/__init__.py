@@ -1,0 +1,34 @@
+"""OpenAI (and any server speaking its format via ``OPENAI_BASE_URL``): the reference caller.
+
+Reference: OpenAI API reference - Chat Completions, Embeddings, Models.
+"""
+
+from __future__ import annotations
+
+from gateway.callers.base import CallerContext, ProviderSpec
+from gateway.callers.openai.embedding import EMBEDDING_PARAMETERS, OpenAIEmbeddingCaller
+from gateway.callers.openai.llm import OpenAILargeLanguageCaller
+from gateway.callers.openai.request import CHAT_PARAMETERS
+from gateway.callers.openai.verify_credential import OpenAIVerifier
+from gateway.callers.openai.wire import OpenAIWire, bearer_wire
+
+NAME = "openai"
+
+
+def _wire(ctx: CallerContext) -> OpenAIWire:
+    return bearer_wire(NAME, ctx.credential)
+
+
+PROVIDERS = (
+    ProviderSpec(
+        name=NAME,
+        description="OpenAI, or any OpenAI-compatible server through OPENAI_BASE_URL",
+        credential_env={"key": "OPENAI_API_KEY", "base_url": "OPENAI_BASE_URL", "organization": "OPENAI_ORG_ID"},
+        required_credentials=("key",),
+        llm=lambda ctx: OpenAILargeLanguageCaller(ctx, _wire(ctx)),
+        embedding=lambda ctx: OpenAIEmbeddingCaller(ctx, _wire(ctx)),
+        verifier=lambda ctx: OpenAIVerifier(ctx, _wire(ctx)),
+        chat_parameters=CHAT_PARAMETERS,
+        embedding_parameters=EMBEDDING_PARAMETERS,
+    ),
+)

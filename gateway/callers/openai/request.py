@@ -1,0 +1,140 @@
+"""Neutral request -> OpenAI Chat Completions body (pure functions).
+
+Reference: OpenAI API, "Create chat completion" (POST /v1/chat/completions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from gateway.callers.base import ChatCompletionOptions
+from gateway.callers.openai.wire import Quirks
+from gateway.core import params as p
+from gateway.core.messages import (
+    AssistantMessage,
+    ImagePart,
+    Message,
+    SystemMessage,
+    TextPart,
+    ToolDefinition,
+    ToolMessage,
+    UserMessage,
+)
+from gateway.core.params import ModelParameters
+
+CHAT_PARAMETERS = frozenset(
+    {
+        p.NAME, p.TEMPERATURE, p.TOP_P, p.MAX_COMPLETION_TOKENS, p.FREQUENCY_PENALTY, p.PRESENCE_PENALTY,
+        p.SEED, p.STOP, p.TOOL_CHOICE, p.RESPONSE_FORMAT, p.REASONING_EFFORT, p.SERVICE_TIER, p.USER, p.N,
+        p.LOGPROBS, p.TOP_LOGPROBS, p.PARALLEL_TOOL_CALLS, p.METADATA, p.LOGIT_BIAS, p.STORE,
+    }
+)
+
+_FLOATS = (p.TEMPERATURE, p.TOP_P, p.FREQUENCY_PENALTY, p.PRESENCE_PENALTY)
+_INTS = (p.SEED, p.N, p.TOP_LOGPROBS)
+_STRINGS = (p.REASONING_EFFORT, p.SERVICE_TIER, p.USER)
+_BOOLS = (p.LOGPROBS, p.PARALLEL_TOOL_CALLS, p.STORE)
+_OBJECTS = (p.RESPONSE_FORMAT, p.METADATA, p.LOGIT_BIAS)
+
+
+def message_to_openai(message: Message, quirks: Quirks) -> dict[str, Any]:
+    if isinstance(message, SystemMessage):
+        role = message.role if quirks.developer_role else "system"
+        return {"role": role, "content": message.content}
+    if isinstance(message, UserMessage):
+        out: dict[str, Any] = {"role": "user", "content": _user_content(message)}
+        if message.name:
+            out["name"] = message.name
+        return out
+    if isinstance(message, AssistantMessage):
+        return _assistant_to_openai(message)
+    return _tool_to_openai(message)
+
+
+def _user_content(message: UserMessage) -> str | list[dict[str, Any]]:
+    if len(message.parts) == 1 and isinstance(message.parts[0], TextPart):
+        return message.parts[0].text
+    parts: list[dict[str, Any]] = []
+    for part in message.parts:
+        if isinstance(part, TextPart):
+            parts.append({"type": "text", "text": part.text})
+        elif isinstance(part, ImagePart):
+            image: dict[str, Any] = {"url": part.url}
+            if part.detail:
+                image["detail"] = part.detail
+            parts.append({"type": "image_url", "image_url": image})
+    return parts
+
+
+def _assistant_to_openai(message: AssistantMessage) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": "assistant", "content": message.content}
+    if message.tool_calls:
+        out["tool_calls"] = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+            for c in message.tool_calls
+        ]
+    if message.refusal:
+        out["refusal"] = message.refusal
+    if message.name:
+        out["name"] = message.name
+    return out
+
+
+def _tool_to_openai(message: ToolMessage) -> dict[str, Any]:
+    return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+
+
+def tool_to_openai(tool: ToolDefinition) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.name}
+    if tool.description is not None:
+        function["description"] = tool.description
+    if tool.parameters:
+        function["parameters"] = tool.parameters
+    if tool.strict is not None:
+        function["strict"] = tool.strict
+    return {"type": "function", "function": function}
+
+
+def parameters_to_openai(mp: ModelParameters, quirks: Quirks) -> dict[str, Any]:
+    """The body fields the ``model.*`` map asks for (everything but messages and tools)."""
+    body: dict[str, Any] = {}
+    for key in _FLOATS:
+        if (fv := mp.get_float(key)) is not None:
+            body[p.field_name(key)] = fv
+    for key in _INTS:
+        if (iv := mp.get_int(key)) is not None:
+            body[p.field_name(key)] = iv
+    for key in _STRINGS:
+        if (sv := mp.get_str(key)) is not None:
+            body[p.field_name(key)] = sv
+    for key in _BOOLS:
+        if (bv := mp.get_bool(key)) is not None:
+            body[p.field_name(key)] = bv
+    for key in _OBJECTS:
+        if (ov := mp.get_object(key)) is not None:
+            body[p.field_name(key)] = ov
+    if (limit := mp.get_int(p.MAX_COMPLETION_TOKENS)) is not None:
+        body[quirks.max_tokens_field] = limit
+    if (stop := mp.get_str_list(p.STOP)) is not None:
+        body["stop"] = stop
+    if (choice := mp.get_json(p.TOOL_CHOICE)) is not None:
+        body["tool_choice"] = choice
+    return body
+
+
+def to_openai_chat(
+    messages: Sequence[Message], options: ChatCompletionOptions, quirks: Quirks, *, stream: bool
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "model": options.model,
+        "messages": [message_to_openai(m, quirks) for m in messages],
+    }
+    body.update(parameters_to_openai(options.model_parameter, quirks))
+    if options.tool_definitions:
+        body["tools"] = [tool_to_openai(t) for t in options.tool_definitions]
+    if stream:
+        body["stream"] = True
+        if quirks.stream_usage:
+            body["stream_options"] = {"include_usage": True}
+    return body

@@ -1,0 +1,66 @@
+"""Where and how to reach an OpenAI-format API: base URL, auth headers, quirks.
+
+The OpenAI caller classes take an ``OpenAIWire``; Azure and the
+OpenAI-compatible presets reuse those classes with a different wire instead of
+new code. Quirks are flags, not branches on a provider name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from gateway.callers.base import Credential
+from gateway.callers.http import join_url
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+
+
+@dataclass(frozen=True, slots=True)
+class Quirks:
+    """Differences between servers that speak the OpenAI format.
+
+    ``stream_usage``: accepts ``stream_options.include_usage``.
+    ``max_tokens_field``: the body field for the output-token limit.
+    ``developer_role``: accepts ``developer`` messages (else sent as ``system``).
+    ``embedding_dimensions``: accepts ``dimensions`` on embeddings.
+    """
+
+    stream_usage: bool = True
+    max_tokens_field: str = "max_completion_tokens"
+    developer_role: bool = True
+    embedding_dimensions: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAIWire:
+    provider: str
+    base_url: str
+    headers: Mapping[str, str]
+    query: Mapping[str, str] = field(default_factory=dict)
+    quirks: Quirks = field(default_factory=Quirks)
+
+    def url(self, path: str, model: str | None = None) -> str:
+        """The URL of ``path`` (``chat/completions``, ``embeddings``, ``models``)."""
+        return join_url(self.base_url, path)
+
+
+def bearer_wire(
+    provider: str,
+    credential: Credential,
+    default_base_url: str = DEFAULT_BASE_URL,
+    quirks: Quirks | None = None,
+    key_required: bool = True,
+) -> OpenAIWire:
+    """A wire with ``Authorization: Bearer <key>`` auth (OpenAI and most compatibles)."""
+    key = credential.require("key", provider) if key_required else credential.get("key")
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    organization = credential.get("organization")
+    if organization:
+        headers["openai-organization"] = organization
+    return OpenAIWire(
+        provider=provider,
+        base_url=credential.get("base_url") or default_base_url,
+        headers=headers,
+        quirks=quirks or Quirks(),
+    )

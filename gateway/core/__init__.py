@@ -1,0 +1,1 @@
+"""Provider-neutral model shared by the API layer and the callers."""

@@ -1,0 +1,39 @@
+"""Snowflake ids (41-bit ms timestamp, 10-bit machine, 12-bit sequence), as the seed uses.
+
+Ids grow with time, so ordering by id is ordering by creation.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+
+_EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+
+
+class Snowflake:
+    def __init__(self, machine: int | None = None) -> None:
+        self._machine = (machine if machine is not None else (os.getpid() ^ secrets.randbits(10))) & 0x3FF
+        self._lock = threading.Lock()
+        self._last_ms = 0
+        self._sequence = 0
+
+    def next_id(self) -> int:
+        with self._lock:
+            now = int(time.time() * 1000) - _EPOCH_MS
+            if now <= self._last_ms:
+                now = self._last_ms
+                self._sequence = (self._sequence + 1) & 0xFFF
+                if self._sequence == 0:
+                    now += 1
+            else:
+                self._sequence = 0
+            self._last_ms = now
+            return (now << 22) | (self._machine << 12) | self._sequence
+
+
+def new_request_id() -> str:
+    """An opaque id for ``x-request-id`` when the client sent none."""
+    return "req_" + secrets.token_hex(12)

@@ -1,0 +1,1 @@
+"""The public wire contract: OpenAI-compatible request bodies (pydantic v2)."""

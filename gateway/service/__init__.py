@@ -1,0 +1,1 @@
+"""Orchestration between the API layer and the callers."""

@@ -1,0 +1,129 @@
+"""Model routing: a public model name -> provider, upstream model, defaults, credential.
+
+``provider/model`` addresses a provider directly; a configured alias wins over
+that reading. Resolution is a pure lookup; no branch names a provider.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.callers.base import Credential, ProviderSpec, Timeouts
+from gateway.callers.registry import Registry
+from gateway.config import GatewayConfig, ModelAlias, TimeoutsConfig
+from gateway.errors import NotFoundError
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    public_model: str
+    spec: ProviderSpec
+    upstream_model: str
+    credential: Credential
+    timeouts: Timeouts
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    alias: str | None = None
+
+    @property
+    def provider(self) -> str:
+        return self.spec.name
+
+
+def env_credential(spec: ProviderSpec, env: Mapping[str, str]) -> Credential:
+    """The credential a provider's declared environment variables give."""
+    return Credential({key: env[var] for key, var in spec.credential_env.items() if env.get(var)})
+
+
+def _timeouts(base: Timeouts, override: TimeoutsConfig) -> Timeouts:
+    return Timeouts(
+        connect=override.connect or base.connect,
+        read=override.read or base.read,
+        total=override.total or base.total,
+        stream_idle=override.stream_idle or base.stream_idle,
+    )
+
+
+class Router:
+    """Resolves model names against the registry and the config file."""
+
+    def __init__(
+        self, registry: Registry, config: GatewayConfig, env: Mapping[str, str], timeouts: Timeouts
+    ) -> None:
+        self._registry = registry
+        self._config = config
+        self._credentials: dict[str, Credential] = {}
+        self._timeouts: dict[str, Timeouts] = {}
+        for spec in registry:
+            provider_config = config.providers.get(spec.name)
+            credential = env_credential(spec, env)
+            if provider_config is not None:
+                credential = credential.merged(Credential(provider_config.credential))
+                self._timeouts[spec.name] = _timeouts(timeouts, provider_config.timeouts)
+            else:
+                self._timeouts[spec.name] = timeouts
+            self._credentials[spec.name] = credential
+        self._cache: dict[str, Route] = {}
+
+    @property
+    def registry(self) -> Registry:
+        return self._registry
+
+    @property
+    def config(self) -> GatewayConfig:
+        return self._config
+
+    def credential(self, provider: str) -> Credential:
+        self._registry.get(provider)
+        return self._credentials.get(provider, Credential())
+
+    def timeouts(self, provider: str) -> Timeouts:
+        return self._timeouts[provider]
+
+    def resolve(self, model: str) -> Route:
+        """The route for ``model``; raises ``NotFoundError`` naming what is wrong."""
+        route = self._cache.get(model)
+        if route is None:
+            route = self._resolve(model)
+            if len(self._cache) < 4096:
+                self._cache[model] = route
+        return route
+
+    def _resolve(self, model: str) -> Route:
+        alias = self._config.alias(model)
+        if alias is not None:
+            return self._alias_route(alias)
+        provider, sep, upstream = model.partition("/")
+        if not sep or not upstream:
+            raise NotFoundError(
+                f"The model '{model}' does not exist. Use 'provider/model' (e.g. 'openai/gpt-4o-mini') "
+                "or a model alias from the config file.",
+                param="model", code="model_not_found",
+            )
+        if provider not in self._registry:
+            raise NotFoundError(
+                f"The model '{model}' does not exist: unknown provider '{provider}'. "
+                f"Known providers: {', '.join(self._registry.names())}.",
+                param="model", code="model_not_found",
+            )
+        spec = self._registry.get(provider)
+        return Route(model, spec, upstream, self._credentials[provider], self._timeouts[provider])
+
+    def _alias_route(self, alias: ModelAlias) -> Route:
+        if alias.provider not in self._registry:
+            raise NotFoundError(
+                f"Model alias '{alias.name}' points at unknown provider '{alias.provider}'.",
+                param="model", code="model_not_found",
+            )
+        spec = self._registry.get(alias.provider)
+        credential = self._credentials[alias.provider].merged(Credential(alias.credential))
+        return Route(alias.name, spec, alias.upstream_model, credential, self._timeouts[alias.provider],
+                     alias.parameters, alias.name)
+
+    def public_models(self) -> list[tuple[str, str]]:
+        """``(model id, owner)`` pairs for ``/v1/models``: aliases, then listed upstream models."""
+        out = [(alias.name, alias.provider) for alias in self._config.models]
+        for name, provider_config in sorted(self._config.providers.items()):
+            out.extend((f"{name}/{model}", name) for model in provider_config.models)
+        return out

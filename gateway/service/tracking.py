@@ -1,0 +1,94 @@
+"""Times one request and turns its outcome into exactly one ``RequestRecord``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.core.metrics import STATUS_CANCELLED, STATUS_FAILED, STATUS_SUCCESS, build_metrics
+from gateway.core.results import Usage
+from gateway.errors import GatewayError
+from gateway.store.records import RecordSink, RequestRecord
+
+CLIENT_CLOSED_REQUEST = 499
+
+
+@dataclass(slots=True)
+class CallInfo:
+    """What the API layer knows about a request before any provider is involved."""
+
+    request_id: str
+    endpoint: str
+    started_ns: int = field(default_factory=time.perf_counter_ns)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    key_id: str | None = None
+
+
+class Tracker:
+    """Collects timing and outcome; ``succeed``/``fail``/``cancel`` emit the record once.
+
+    Whichever of them runs first wins; later calls are ignored, so a ``finally``
+    block can always call ``cancel()`` safely.
+    """
+
+    def __init__(self, sink: RecordSink, info: CallInfo, llm_request_id: int, model: str | None,
+                 stream: bool = False) -> None:
+        self._sink = sink
+        self.info = info
+        self.llm_request_id = llm_request_id
+        self.model_requested = model
+        self.stream = stream
+        self.provider: str | None = None
+        self.model_answered: str | None = None
+        self.first_token_ns: int | None = None
+        self.deltas = 0
+        self.done = False
+        self.created_at = dt.datetime.now(dt.UTC)
+
+    def mark_delta(self) -> None:
+        """A text or tool-call delta reached the client's stream."""
+        self.deltas += 1
+        if self.first_token_ns is None:
+            self.first_token_ns = time.perf_counter_ns() - self.info.started_ns
+
+    def note(self, values: Mapping[str, Any]) -> None:
+        self.info.metadata.update(values)
+
+    def succeed(self, usage: Usage, model_answered: str | None = None, http_status: int = 200) -> None:
+        self.model_answered = model_answered or self.model_answered
+        self._emit(STATUS_SUCCESS, http_status, usage)
+
+    def fail(self, error: GatewayError) -> None:
+        self._emit(STATUS_FAILED, error.status, self._partial_usage(), error.error_type, error.message)
+
+    def cancel(self) -> None:
+        """The client went away; the output delivered so far is counted."""
+        self._emit(STATUS_CANCELLED, CLIENT_CLOSED_REQUEST, self._partial_usage(), "cancelled",
+                   "The client closed the connection before the response completed.")
+
+    def _partial_usage(self) -> Usage:
+        return Usage(output_tokens=self.deltas) if self.deltas else Usage()
+
+    def _emit(self, status: str, http_status: int, usage: Usage, error_type: str | None = None,
+              error_message: str | None = None) -> None:
+        if self.done:
+            return
+        self.done = True
+        elapsed = time.perf_counter_ns() - self.info.started_ns
+        metrics = build_metrics(
+            llm_request_id=self.llm_request_id, status=status, time_taken_ns=elapsed, usage=usage,
+            first_token_ns=self.first_token_ns, output_estimated=status != STATUS_SUCCESS and bool(self.deltas),
+        )
+        self._sink.submit(RequestRecord(
+            id=self.llm_request_id, request_id=self.info.request_id, created_at=self.created_at,
+            endpoint=self.info.endpoint, provider=self.provider, model_requested=self.model_requested,
+            model_answered=self.model_answered, stream=self.stream, status=status, http_status=http_status,
+            time_taken_ms=elapsed / 1e6, metrics=metrics, metadata=dict(self.info.metadata),
+            error_type=error_type, error_message=error_message, input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens, total_tokens=usage.total,
+            first_token_ms=self.first_token_ns / 1e6 if self.first_token_ns is not None else None,
+            key_id=self.info.key_id,
+        ))

@@ -1,0 +1,62 @@
+"""Typed settings: the only module that reads the environment.
+
+``GATEWAY_*`` variables (and a ``.env`` file in the working directory) configure
+the gateway itself; provider variables (``OPENAI_API_KEY``, ...) are captured in
+``environment`` and turned into credentials using each provider's declared
+``credential_env`` map.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dotenv import dotenv_values
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _environment(env_file: str | None) -> dict[str, str]:
+    values: dict[str, str] = {}
+    if env_file and Path(env_file).is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ)
+    return values
+
+
+class Settings(BaseSettings):
+    """Every setting, with its default; ``.env.example`` documents each one."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", env_file=".env", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "info"
+    database_url: str = "sqlite:///./gateway.db"
+    config: Path | None = None
+    master_key: SecretStr | None = None
+    drop_unsupported_params: bool = False
+    max_body_bytes: int = 16 * 1024 * 1024
+    record_queue_size: int = 50_000
+    record_batch_size: int = 500
+    record_flush_interval: float = 0.2
+    connect_timeout: float = 10.0
+    read_timeout: float = 600.0
+    total_timeout: float = 900.0
+    stream_idle_timeout: float = 120.0
+    migrate_on_start: bool = True
+    environment: dict[str, str] = Field(default_factory=dict, exclude=True)
+
+    @classmethod
+    def load(cls, env_file: str | None = ".env", **overrides: Any) -> Settings:
+        """Settings from the environment and ``env_file``; ``overrides`` win."""
+        settings = cls(_env_file=env_file, **overrides)
+        if not settings.environment:
+            settings.environment = _environment(env_file)
+        return settings
+
+    def env(self) -> Mapping[str, str]:
+        return self.environment

@@ -1,0 +1,1 @@
+"""Persistence of per-request records: models, repository, batched writer."""

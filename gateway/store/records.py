@@ -1,0 +1,67 @@
+"""The record of one request, as the service layer hands it to the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from gateway.core.metrics import Metric
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    """One row per request. ``id`` is the snowflake ``LLM_REQUEST_ID``;
+    ``request_id`` is the ``x-request-id`` the client saw (possibly its own)."""
+
+    id: int
+    request_id: str
+    created_at: dt.datetime
+    endpoint: str
+    provider: str | None
+    model_requested: str | None
+    model_answered: str | None
+    stream: bool
+    status: str
+    http_status: int
+    time_taken_ms: float
+    metrics: list[Metric]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    error_type: str | None = None
+    error_message: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    total_tokens: int | None = None
+    first_token_ms: float | None = None
+    key_id: str | None = None
+
+    def as_row(self) -> dict[str, Any]:
+        """Column values for the ``request_records`` table."""
+        return {
+            "id": self.id,
+            "request_id": self.request_id,
+            "created_at": self.created_at,
+            "endpoint": self.endpoint,
+            "provider": self.provider,
+            "model_requested": self.model_requested,
+            "model_answered": self.model_answered,
+            "stream": self.stream,
+            "status": self.status,
+            "http_status": self.http_status,
+            "time_taken_ms": self.time_taken_ms,
+            "first_token_ms": self.first_token_ms,
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "total_tokens": self.total_tokens,
+            "error_type": self.error_type,
+            "error_message": self.error_message,
+            "key_id": self.key_id,
+            "metadata": self.metadata,
+            "metrics": [m.as_dict() for m in self.metrics],
+        }
+
+
+class RecordSink(Protocol):
+    def submit(self, record: RequestRecord) -> None:
+        """Hand a finished record over; never blocks and never raises."""
+        ...

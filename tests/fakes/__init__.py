@@ -1,0 +1,1 @@
+"""Fake upstream servers speaking providers' wire formats over real HTTP on loopback."""
