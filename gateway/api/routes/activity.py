@@ -34,8 +34,9 @@ async def list_activity(
 ) -> JSONResponse:
     filters = ActivityFilters(provider=provider, model=model, status=status, key_id=key_id, since=since, until=until)
     page = await asyncio.to_thread(_repository(request).list_records, filters, limit, cursor)
-    return JSONResponse({"object": "list", "data": page.items, "next_cursor": page.next_cursor,
-                           "has_more": page.next_cursor is not None})
+    cursor_out = str(page.next_cursor) if page.next_cursor is not None else None
+    return JSONResponse({"object": "list", "data": page.items, "next_cursor": cursor_out,
+                         "has_more": cursor_out is not None})
 
 
 @router.get("/v1/activity/{request_id}")
