@@ -63,7 +63,7 @@ class ActivityRepository:
         with self._engine.connect() as connection:
             rows = connection.execute(query).all()
         items = [row_dict(row) for row in rows[:limit]]
-        next_cursor = items[-1]["id"] if len(rows) > limit else None
+        next_cursor = int(items[-1]["id"]) if len(rows) > limit else None
         return ActivityPage(items=items, next_cursor=next_cursor)
 
     def get_record(self, key: str) -> dict[str, Any] | None:

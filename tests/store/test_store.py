@@ -149,7 +149,7 @@ async def test_success_failed_and_cancelled_records_round_trip(engine: Engine) -
     for record in (success, failed, cancelled):
         stored = repo.get_record(record.request_id)
         assert stored is not None
-        expected = record.as_row() | {"created_at": record.created_at.isoformat(), "attempts": []}
+        expected = record.as_row() | {"created_at": record.created_at.isoformat(), "attempts": [], "id": str(record.id)}
         assert stored == expected
         assert stored["metrics"][1] == {
             "name": m.STATUS,
