@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -16,6 +15,9 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from tests.fakes.openai_fake import VALID_KEY, FakeOpenAI
 from tests.fakes.server import ServerThread
+from tests.postgres import postgres_url
+
+__all__ = ["postgres_url"]
 
 _real_connect = socket.socket.connect
 
@@ -106,6 +108,3 @@ def gateway(gateway_factory: GatewayFactory, fake_openai: FakeOpenAI) -> Running
     """A gateway whose ``openai`` provider points at the fake OpenAI server."""
     return gateway_factory(env={"OPENAI_API_KEY": VALID_KEY, "OPENAI_BASE_URL": fake_openai.url + "/v1"})
 
-
-def require_postgres() -> bool:
-    return os.environ.get("REQUIRE_POSTGRES") == "1"

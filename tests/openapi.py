@@ -21,6 +21,8 @@ def _fix_nullable(node: Any) -> Any:
         fixed = {k: _fix_nullable(v) for k, v in node.items()}
         if fixed.pop("nullable", False) is True and isinstance(fixed.get("type"), str):
             fixed["type"] = [fixed["type"], "null"]
+            if isinstance(fixed.get("enum"), list):
+                fixed["enum"] = [*fixed["enum"], None]
         return fixed
     if isinstance(node, list):
         return [_fix_nullable(v) for v in node]

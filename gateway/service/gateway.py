@@ -99,6 +99,7 @@ class GatewayService:
         route = self.router.resolve(model)
         tracker.provider = route.provider
         tracker.model_answered = route.upstream_model
+        tracker.secrets = route.credential.secrets()
         spec = route.spec
         factory = self._factory(spec, "chat completions", spec.llm)
         if call.stream and not spec.streaming:
@@ -156,6 +157,7 @@ class GatewayService:
         async def run() -> EmbeddingResult:
             route = self.router.resolve(model)
             tracker.provider, tracker.model_answered = route.provider, route.upstream_model
+            tracker.secrets = route.credential.secrets()
             factory = self._factory(route.spec, "embeddings", route.spec.embedding)
             params = self._parameters(route, parameters, route.spec.embedding_parameters, tracker)
             options = EmbeddingOptions(self._request(info, tracker), params)
@@ -172,6 +174,7 @@ class GatewayService:
         async def run() -> RerankResult:
             route = self.router.resolve(model)
             tracker.provider, tracker.model_answered = route.provider, route.upstream_model
+            tracker.secrets = route.credential.secrets()
             factory = self._factory(route.spec, "reranking", route.spec.reranking)
             params = self._parameters(route, parameters, route.spec.rerank_parameters, tracker)
             options = RerankerOptions(self._request(info, tracker), params)
@@ -190,6 +193,7 @@ class GatewayService:
             spec = self.router.registry.get(provider)
             factory = self._factory(spec, "credential verification", spec.verifier)
             effective = credential or self.router.credential(provider)
+            tracker.secrets = effective.secrets()
             if not spec.is_configured(effective):
                 missing = [k for k in spec.required_credentials if not effective.get(k)]
                 raise InvalidRequestError(

@@ -45,6 +45,7 @@ class Tracker:
         self.model_answered: str | None = None
         self.first_token_ns: int | None = None
         self.deltas = 0
+        self.secrets: list[str] = []
         self.done = False
         self.created_at = dt.datetime.now(dt.UTC)
 
@@ -62,6 +63,11 @@ class Tracker:
         self._emit(STATUS_SUCCESS, http_status, usage)
 
     def fail(self, error: GatewayError) -> None:
+        """Record the failure; first removes credential values the provider echoed into the message
+        (the same error object then reaches the client, so it is scrubbed there too)."""
+        for secret in self.secrets:
+            if len(secret) >= 4 and secret in error.message:
+                error.message = error.message.replace(secret, "***")
         self._emit(STATUS_FAILED, error.status, self._partial_usage(), error.error_type, error.message)
 
     def cancel(self) -> None:

@@ -120,7 +120,9 @@ def row_dict(row: Row[Any]) -> dict[str, Any]:
     """A row as a JSON-ready dict keyed by column name; datetimes as ISO 8601 (UTC).
 
     64-bit ids are strings, since JavaScript numbers cannot hold them exactly."""
-    return {name: str(value) if name in _ID_COLUMNS else _json_ready(value) for name, value in row._mapping.items()}
+    return {
+        str(name): str(value) if name in _ID_COLUMNS else _json_ready(value) for name, value in row._mapping.items()
+    }
 
 
 def _json_ready(value: Any) -> Any:

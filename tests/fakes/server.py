@@ -78,6 +78,9 @@ class Scripted:
     delay: float = 0.0
     gap: float = 0.0
     media_type: str = "application/json"
+    hold_after: int | None = None
+    release: threading.Event | None = None
+    """With ``hold_after=k``, the stream pauses after frame ``k`` until ``release`` is set."""
 
 
 def sse(events: Iterable[Any], *, named: bool = False, done: bool = False) -> list[bytes]:
@@ -148,6 +151,8 @@ class FakeUpstream:
                 if i and answer.gap:
                     await asyncio.sleep(answer.gap)
                 yield frame
+                if i == answer.hold_after and answer.release is not None:
+                    await asyncio.to_thread(answer.release.wait, 30)
         finally:
             self.closed_streams += 1
 
