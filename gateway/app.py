@@ -19,11 +19,12 @@ from fastapi import FastAPI
 from gateway import __version__
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import RequestIdMiddleware
-from gateway.api.routes import activity, chat, embeddings, meta
+from gateway.api.routes import activity, chat, dashboard, embeddings, meta
 from gateway.callers.base import Timeouts
 from gateway.callers.registry import Registry, load_registry
 from gateway.config import load_config
 from gateway.service.gateway import GatewayService, ServiceOptions
+from gateway.service.resilience import RetryPolicy
 from gateway.service.routing import Router
 from gateway.settings import Settings
 from gateway.store.db import create_engine_for, ping, run_migrations
@@ -36,6 +37,12 @@ log = logging.getLogger("gateway")
 def _timeouts(settings: Settings) -> Timeouts:
     return Timeouts(connect=settings.connect_timeout, read=settings.read_timeout, total=settings.total_timeout,
                     stream_idle=settings.stream_idle_timeout)
+
+
+def _service_options(settings: Settings) -> ServiceOptions:
+    retry = RetryPolicy(settings.max_retries, settings.retry_base_delay, settings.retry_max_delay)
+    return ServiceOptions(drop_unsupported_params=settings.drop_unsupported_params, retry=retry,
+                          cooldown_failures=settings.cooldown_failures, cooldown_seconds=settings.cooldown_seconds)
 
 
 def _http_client() -> httpx.AsyncClient:
@@ -63,9 +70,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.state.loop = asyncio.get_running_loop()
         app.state.activity = ActivityRepository(engine)
         app.state.db_ping = lambda: ping(engine)
-        app.state.service = GatewayService(
-            router, http, writer, ServiceOptions(drop_unsupported_params=settings.drop_unsupported_params)
-        )
+        app.state.service = GatewayService(router, http, writer, _service_options(settings))
         try:
             yield
         finally:
@@ -79,7 +84,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.started_at = int(time.time())
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (chat, embeddings, meta, activity):
+    for module in (chat, embeddings, meta, dashboard, activity):
         app.include_router(module.router)
     app.include_router(meta.protected)
     app.add_middleware(RequestIdMiddleware)

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     read_timeout: float = 600.0
     total_timeout: float = 900.0
     stream_idle_timeout: float = 120.0
+    max_retries: int = 2
+    retry_base_delay: float = 0.25
+    retry_max_delay: float = 8.0
+    cooldown_failures: int = 3
+    cooldown_seconds: float = 30.0
     migrate_on_start: bool = True
     environment: dict[str, str] = Field(default_factory=dict, exclude=True)
 

@@ -49,6 +49,7 @@ def make_settings(tmp_path: Path, env: dict[str, str] | None = None, **overrides
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path / 'gateway.db'}",
         "record_flush_interval": 0.05,
+        "max_retries": 0,
         "environment": dict(env or {}),
     }
     values.update(overrides)

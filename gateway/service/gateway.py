@@ -1,15 +1,15 @@
 """The service the API calls: resolve the model, check what the provider can
-honour, call it, and leave exactly one record per request.
+honour, call it (with retries and fallbacks), and leave exactly one record per request.
 
-Provider names never appear here: everything comes from the route's
-``ProviderSpec``.
+Provider names never appear here: everything comes from the route's ``ProviderSpec``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
@@ -38,7 +38,8 @@ from gateway.core.results import (
     Usage,
     Verification,
 )
-from gateway.errors import GatewayError, InvalidRequestError, UnsupportedParameterError
+from gateway.errors import GatewayError, InvalidRequestError, PermissionDeniedError, UnsupportedParameterError
+from gateway.service.resilience import Attempt, Cooldowns, RetryPolicy, falls_back
 from gateway.service.routing import Route, Router
 from gateway.service.tracking import CallInfo, Tracker
 from gateway.store.records import RecordSink
@@ -49,10 +50,21 @@ T = TypeVar("T")
 @dataclass(frozen=True, slots=True)
 class ServiceOptions:
     drop_unsupported_params: bool = False
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    cooldown_failures: int = 3
+    cooldown_seconds: float = 30.0
 
 
 def internal_error(exc: BaseException) -> GatewayError:
     return GatewayError(f"Internal error while handling the request ({type(exc).__name__}).", code="internal_error")
+
+
+def _factory(spec: ProviderSpec, capability: str, factory: Callable[[CallerContext], T] | None,
+             ) -> Callable[[CallerContext], T]:
+    if factory is None:
+        raise InvalidRequestError(f"Provider '{spec.name}' does not support {capability}.", param="model",
+                                  code="unsupported_capability")
+    return factory
 
 
 class GatewayService:
@@ -63,6 +75,7 @@ class GatewayService:
         self._sink = sink
         self._options = options or ServiceOptions()
         self._ids = Snowflake()
+        self._cooldowns = Cooldowns(self._options.cooldown_failures, self._options.cooldown_seconds)
 
     def _tracker(self, info: CallInfo, model: str | None, stream: bool = False) -> Tracker:
         return Tracker(self._sink, info, self._ids.next_id(), model, stream)
@@ -70,18 +83,9 @@ class GatewayService:
     def _context(self, route: Route) -> CallerContext:
         return CallerContext(route.provider, self._http, route.credential, route.timeouts)
 
-    def _request(self, info: CallInfo, tracker: Tracker) -> RequestContext:
-        metadata = {k: str(v) for k, v in info.metadata.items()}
-        return RequestContext(info.request_id, tracker.llm_request_id, metadata)
-
-    def _factory(self, spec: ProviderSpec, capability: str, factory: Callable[[CallerContext], T] | None,
-                 ) -> Callable[[CallerContext], T]:
-        if factory is None:
-            raise InvalidRequestError(
-                f"Provider '{spec.name}' does not support {capability}.", param="model",
-                code="unsupported_capability",
-            )
-        return factory
+    def _request(self, tracker: Tracker) -> RequestContext:
+        metadata = {k: str(v) for k, v in tracker.info.metadata.items()}
+        return RequestContext(tracker.info.request_id, tracker.llm_request_id, metadata)
 
     def _parameters(self, route: Route, given: dict[str, Any], allowed: frozenset[str],
                     tracker: Tracker) -> ModelParameters:
@@ -94,14 +98,56 @@ class GatewayService:
         tracker.note({"dropped_params": ",".join(p.field_name(k) for k in unsupported)})
         return merged.without(set(unsupported))
 
-    def _chat_setup(self, call: ChatCall, model: str, tracker: Tracker) -> tuple[LargeLanguageCaller,
-                                                                                   ChatCompletionOptions]:
-        route = self.router.resolve(model)
-        tracker.provider = route.provider
-        tracker.model_answered = route.upstream_model
-        tracker.secrets = route.credential.secrets()
+    def _routes(self, model: str, info: CallInfo) -> list[Route]:
+        if info.allowed_models is not None and model not in info.allowed_models:
+            raise PermissionDeniedError(f"This API key may not use the model '{model}'.", param="model",
+                                        code="model_not_allowed")
+        return self.router.chain(model)
+
+    async def _attempts(self, tracker: Tracker, model: str, op: Callable[[Route], Awaitable[T]]) -> T:
+        """Run ``op`` against the model's deployments with retries and fallbacks (see ``resilience``)."""
+        routes = self._cooldowns.order(self._routes(model, tracker.info), key=lambda r: r.deployment)
+        error: GatewayError | None = None
+        for route in routes:
+            tracker.bind(route.provider, route.upstream_model, route.credential.secrets())
+            retry = 0
+            while True:
+                started = time.perf_counter()
+                try:
+                    result = await op(route)
+                except GatewayError as exc:
+                    error = exc
+                    self._attempt(tracker, route, started, exc)
+                    delay = self._options.retry.delay(retry, exc)
+                    if delay is None:
+                        break
+                    retry += 1
+                    await asyncio.sleep(delay)
+                    continue
+                self._attempt(tracker, route, started, None)
+                return result
+            if not falls_back(error):
+                break
+        assert error is not None
+        raise error
+
+    def _attempt(self, tracker: Tracker, route: Route, started: float, error: GatewayError | None) -> None:
+        elapsed = (time.perf_counter() - started) * 1000
+        if error is None:
+            self._cooldowns.succeeded(route.deployment)
+        elif error.provider is not None:
+            self._cooldowns.failed(route.deployment)
+        tracker.attempts.append(Attempt(
+            number=len(tracker.attempts) + 1, provider=route.provider, model=route.upstream_model,
+            status="SUCCESS" if error is None else "FAILED", http_status=200 if error is None else error.status,
+            time_taken_ms=elapsed, error_type=error.error_type if error else None,
+            error_message=error.message if error else None,
+        ))
+
+    def _chat_setup(self, call: ChatCall, route: Route, tracker: Tracker) -> tuple[LargeLanguageCaller,
+                                                                                    ChatCompletionOptions]:
         spec = route.spec
-        factory = self._factory(spec, "chat completions", spec.llm)
+        factory = _factory(spec, "chat completions", spec.llm)
         if call.stream and not spec.streaming:
             raise InvalidRequestError(f"Provider '{spec.name}' does not support streaming.", param="stream")
         if call.tools and not spec.tools:
@@ -109,35 +155,55 @@ class GatewayService:
         if route.alias:
             tracker.note({"alias": route.alias})
         params = self._parameters(route, call.parameters, spec.chat_parameters, tracker)
-        options = ChatCompletionOptions(self._request(tracker.info, tracker), params, tool_definitions=call.tools)
+        options = ChatCompletionOptions(self._request(tracker), params, tool_definitions=call.tools)
         return factory(self._context(route)), options
 
     async def chat(self, call: ChatCall, model: str, info: CallInfo) -> ChatResult:
         """A whole completion; the record is written whatever happens."""
         tracker = self._tracker(info, model)
 
-        async def run() -> ChatResult:
-            caller, options = self._chat_setup(call, model, tracker)
+        async def op(route: Route) -> ChatResult:
+            caller, options = self._chat_setup(call, route, tracker)
             return await caller.get_chat_completion(call.messages, options)
 
-        result = await self._tracked(tracker, run())
+        result = await self._tracked(tracker, self._attempts(tracker, model, op))
         tracker.succeed(result.usage, result.model)
         return result
 
     async def stream_chat(self, call: ChatCall, model: str, info: CallInfo) -> AsyncGenerator[StreamEvent, None]:
-        """Events as the caller yields them. The consumer must ``aclose`` this
-        iterator; closing it early records the request as ``CANCELLED``."""
+        """Events as the caller yields them. Retries and fallbacks happen only until the first
+        event arrives. The consumer must ``aclose`` this iterator; closing it early records
+        the request as ``CANCELLED``."""
         tracker = self._tracker(info, model, stream=True)
-        stream: AsyncIterator[StreamEvent] | None = None
-        try:
-            caller, options = self._chat_setup(call, model, tracker)
+        opened: list[AsyncGenerator[StreamEvent, None]] = []
+
+        async def op(route: Route) -> StreamEvent:
+            caller, options = self._chat_setup(call, route, tracker)
             stream = caller.stream_chat_completion(call.messages, options)
-            async for event in stream:
+            assert isinstance(stream, AsyncGenerator)
+            opened.append(stream)
+            try:
+                return await anext(stream)
+            except BaseException:
+                opened.remove(stream)
+                await stream.aclose()
+                raise
+
+        try:
+            event = await self._attempts(tracker, model, op)
+            stream = opened[-1]
+            while True:
                 if isinstance(event, StreamEnd):
                     tracker.succeed(event.result.usage, event.result.model)
-                else:
-                    tracker.mark_delta()
+                    yield event
+                    return
+                tracker.mark_delta()
                 yield event
+                event = await anext(stream)
+        except StopAsyncIteration:
+            error = GatewayError("The provider's stream ended without a final event.", code="upstream_stream_error")
+            tracker.fail(error)
+            raise error from None
         except GatewayError as exc:
             tracker.fail(exc)
             raise
@@ -147,23 +213,20 @@ class GatewayService:
             raise error from exc
         finally:
             tracker.cancel()
-            if stream is not None:
-                await _close(stream)
+            for stream in opened:
+                await stream.aclose()
 
     async def embed(self, inputs: Sequence[str], parameters: dict[str, Any], model: str,
                     info: CallInfo) -> EmbeddingResult:
         tracker = self._tracker(info, model)
 
-        async def run() -> EmbeddingResult:
-            route = self.router.resolve(model)
-            tracker.provider, tracker.model_answered = route.provider, route.upstream_model
-            tracker.secrets = route.credential.secrets()
-            factory = self._factory(route.spec, "embeddings", route.spec.embedding)
+        async def op(route: Route) -> EmbeddingResult:
+            factory = _factory(route.spec, "embeddings", route.spec.embedding)
             params = self._parameters(route, parameters, route.spec.embedding_parameters, tracker)
-            options = EmbeddingOptions(self._request(info, tracker), params)
+            options = EmbeddingOptions(self._request(tracker), params)
             return await factory(self._context(route)).get_embedding(inputs, options)
 
-        result = await self._tracked(tracker, run())
+        result = await self._tracked(tracker, self._attempts(tracker, model, op))
         tracker.succeed(result.usage, result.model)
         return result
 
@@ -171,16 +234,13 @@ class GatewayService:
                      info: CallInfo) -> RerankResult:
         tracker = self._tracker(info, model)
 
-        async def run() -> RerankResult:
-            route = self.router.resolve(model)
-            tracker.provider, tracker.model_answered = route.provider, route.upstream_model
-            tracker.secrets = route.credential.secrets()
-            factory = self._factory(route.spec, "reranking", route.spec.reranking)
+        async def op(route: Route) -> RerankResult:
+            factory = _factory(route.spec, "reranking", route.spec.reranking)
             params = self._parameters(route, parameters, route.spec.rerank_parameters, tracker)
-            options = RerankerOptions(self._request(info, tracker), params)
+            options = RerankerOptions(self._request(tracker), params)
             return await factory(self._context(route)).get_reranking(query, documents, options)
 
-        result = await self._tracked(tracker, run())
+        result = await self._tracked(tracker, self._attempts(tracker, model, op))
         tracker.succeed(result.usage, result.model)
         return result
 
@@ -191,17 +251,15 @@ class GatewayService:
 
         async def run() -> Verification:
             spec = self.router.registry.get(provider)
-            factory = self._factory(spec, "credential verification", spec.verifier)
+            factory = _factory(spec, "credential verification", spec.verifier)
             effective = credential or self.router.credential(provider)
             tracker.secrets = effective.secrets()
             if not spec.is_configured(effective):
                 missing = [k for k in spec.required_credentials if not effective.get(k)]
                 raise InvalidRequestError(
-                    f"Provider '{provider}' needs the credential key(s) {', '.join(missing)}.",
-                    param="credential",
-                )
+                    f"Provider '{provider}' needs the credential key(s) {', '.join(missing)}.", param="credential")
             ctx = CallerContext(provider, self._http, effective, self.router.timeouts(provider))
-            return await factory(ctx).verify_credential(CredentialVerifierOptions(self._request(info, tracker)))
+            return await factory(ctx).verify_credential(CredentialVerifierOptions(self._request(tracker)))
 
         result = await self._tracked(tracker, run())
         tracker.note({"credential_valid": result.valid})
@@ -222,8 +280,3 @@ class GatewayService:
             tracker.fail(error)
             raise error from exc
 
-
-async def _close(stream: AsyncIterator[StreamEvent]) -> None:
-    aclose = getattr(stream, "aclose", None)
-    if aclose is not None:
-        await aclose()

@@ -12,7 +12,7 @@ from typing import Any
 
 from gateway.callers.base import Credential, ProviderSpec, Timeouts
 from gateway.callers.registry import Registry
-from gateway.config import GatewayConfig, ModelAlias, TimeoutsConfig
+from gateway.config import ConfigError, GatewayConfig, ModelAlias, TimeoutsConfig
 from gateway.errors import NotFoundError
 
 
@@ -29,6 +29,11 @@ class Route:
     @property
     def provider(self) -> str:
         return self.spec.name
+
+    @property
+    def deployment(self) -> tuple[str, str, Credential]:
+        """What identifies a deployment for cooldowns: provider, upstream model, credential."""
+        return (self.spec.name, self.upstream_model, self.credential)
 
 
 def env_credential(spec: ProviderSpec, env: Mapping[str, str]) -> Credential:
@@ -65,6 +70,16 @@ class Router:
                 self._timeouts[spec.name] = timeouts
             self._credentials[spec.name] = credential
         self._cache: dict[str, Route] = {}
+        self._chains: dict[str, list[Route]] = {}
+        self._check_fallbacks()
+
+    def _check_fallbacks(self) -> None:
+        for alias in self._config.models:
+            for name in alias.fallbacks:
+                try:
+                    self._resolve(name)
+                except NotFoundError as exc:
+                    raise ConfigError(f"models: alias '{alias.name}' has fallback '{name}': {exc.message}") from None
 
     @property
     def registry(self) -> Registry:
@@ -89,6 +104,22 @@ class Router:
             if len(self._cache) < 4096:
                 self._cache[model] = route
         return route
+
+    def chain(self, model: str) -> list[Route]:
+        """The route for ``model`` followed by its alias's fallbacks, in order (one level deep:
+        a fallback's own fallbacks are not followed, so chains cannot loop)."""
+        cached = self._chains.get(model)
+        if cached is not None:
+            return cached
+        routes = [self.resolve(model)]
+        alias = self._config.alias(model)
+        for name in alias.fallbacks if alias else ():
+            route = self.resolve(name)
+            if all(route.deployment != r.deployment for r in routes):
+                routes.append(route)
+        if len(self._chains) < 4096:
+            self._chains[model] = routes
+        return routes
 
     def _resolve(self, model: str) -> Route:
         alias = self._config.alias(model)

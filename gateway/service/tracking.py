@@ -11,7 +11,7 @@ from typing import Any
 from gateway.core.metrics import STATUS_CANCELLED, STATUS_FAILED, STATUS_SUCCESS, build_metrics
 from gateway.core.results import Usage
 from gateway.errors import GatewayError
-from gateway.store.records import RecordSink, RequestRecord
+from gateway.store.records import Attempt, RecordSink, RequestRecord
 
 CLIENT_CLOSED_REQUEST = 499
 
@@ -25,6 +25,7 @@ class CallInfo:
     started_ns: int = field(default_factory=time.perf_counter_ns)
     metadata: dict[str, Any] = field(default_factory=dict)
     key_id: str | None = None
+    allowed_models: frozenset[str] | None = None
 
 
 class Tracker:
@@ -46,8 +47,13 @@ class Tracker:
         self.first_token_ns: int | None = None
         self.deltas = 0
         self.secrets: list[str] = []
+        self.attempts: list[Attempt] = []
         self.done = False
         self.created_at = dt.datetime.now(dt.UTC)
+
+    def bind(self, provider: str, model: str, secrets: list[str]) -> None:
+        """The deployment now being tried."""
+        self.provider, self.model_answered, self.secrets = provider, model, secrets
 
     def mark_delta(self) -> None:
         """A text or tool-call delta reached the client's stream."""
@@ -96,5 +102,5 @@ class Tracker:
             error_type=error_type, error_message=error_message, input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens, total_tokens=usage.total,
             first_token_ms=self.first_token_ns / 1e6 if self.first_token_ns is not None else None,
-            key_id=self.info.key_id,
+            key_id=self.info.key_id, attempts=self.attempts,
         ))

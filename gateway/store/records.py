@@ -9,6 +9,20 @@ from typing import Any, Protocol
 from gateway.core.metrics import Metric
 
 
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One try at one deployment, as stored in ``request_attempts``."""
+
+    number: int
+    provider: str
+    model: str
+    status: str
+    http_status: int | None
+    time_taken_ms: float
+    error_type: str | None = None
+    error_message: str | None = None
+
+
 @dataclass(slots=True)
 class RequestRecord:
     """One row per request. ``id`` is the snowflake ``LLM_REQUEST_ID``;
@@ -34,6 +48,7 @@ class RequestRecord:
     total_tokens: int | None = None
     first_token_ms: float | None = None
     key_id: str | None = None
+    attempts: list[Attempt] = field(default_factory=list)
 
     def as_row(self) -> dict[str, Any]:
         """Column values for the ``request_records`` table."""
@@ -59,6 +74,26 @@ class RequestRecord:
             "metadata": self.metadata,
             "metrics": [m.as_dict() for m in self.metrics],
         }
+
+
+    def attempt_rows(self) -> list[dict[str, Any]]:
+        """Rows for ``request_attempts``: written only when the request took more than one attempt."""
+        if len(self.attempts) < 2:
+            return []
+        return [
+            {
+                "record_id": self.id,
+                "attempt": a.number,
+                "provider": a.provider,
+                "model": a.model,
+                "status": a.status,
+                "http_status": a.http_status,
+                "error_type": a.error_type,
+                "error_message": a.error_message,
+                "time_taken_ms": a.time_taken_ms,
+            }
+            for a in self.attempts
+        ]
 
 
 class RecordSink(Protocol):

@@ -74,7 +74,11 @@ def _insert_ignoring_duplicates(dialect: str, table: Table) -> Insert:
 def rows_of(record: RequestRecord) -> Rows:
     """The rows ``record`` becomes, by table, cleaned so the database accepts them:
     strings cut to their column's length and stripped of NUL characters."""
-    return {RECORDS: [_clean_row(RECORDS, record.as_row())]}
+    rows: Rows = {RECORDS: [_clean_row(RECORDS, record.as_row())]}
+    attempts = record.attempt_rows()
+    if attempts:
+        rows[ATTEMPTS] = [_clean_row(ATTEMPTS, row) for row in attempts]
+    return rows
 
 
 def merge_rows(parts: Iterable[Rows]) -> Rows:
