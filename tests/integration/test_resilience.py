@@ -9,7 +9,6 @@ import pytest
 
 from tests.conftest import GatewayFactory, RunningGateway
 from tests.fakes.openai_fake import VALID_KEY, FakeOpenAI, openai_error
-from tests.fakes.server import Scripted
 
 BODY: dict[str, Any] = {"model": "primary", "messages": [{"role": "user", "content": "hi"}]}
 FAST_RETRIES = {"max_retries": 2, "retry_base_delay": 0.01, "retry_max_delay": 1.0}
