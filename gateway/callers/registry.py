@@ -18,6 +18,7 @@ from gateway.errors import NotFoundError
 
 BUILTIN_PROVIDERS: tuple[str, ...] = (
     "gateway.callers.openai",
+    "gateway.callers.anthropic",
 )
 
 ENTRY_POINT_GROUP = "gateway.providers"
