@@ -80,7 +80,8 @@ class Credential:
 
 
 _NON_SECRET_KEYS = frozenset(
-    {"base_url", "endpoint", "api_version", "project_id", "region", "location", "organization"}
+    {"base_url", "endpoint", "api_version", "project_id", "region", "location", "organization", "hub_url",
+     "inference_url"}
 )
 
 
