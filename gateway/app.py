@@ -19,15 +19,18 @@ from fastapi import FastAPI
 from gateway import __version__
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import RequestIdMiddleware
-from gateway.api.routes import activity, chat, dashboard, embeddings, meta
+from gateway.api.routes import activity, chat, embeddings, keys, meta
 from gateway.callers.base import Timeouts
 from gateway.callers.registry import Registry, load_registry
 from gateway.config import load_config
 from gateway.service.gateway import GatewayService, ServiceOptions
+from gateway.service.keys import KeyRing
+from gateway.service.limits import LocalLimiter, RedisLimiter
 from gateway.service.resilience import RetryPolicy
 from gateway.service.routing import Router
 from gateway.settings import Settings
 from gateway.store.db import create_engine_for, ping, run_migrations
+from gateway.store.keys import KeyStore
 from gateway.store.repository import ActivityRepository
 from gateway.store.writer import RecordWriter
 
@@ -71,9 +74,17 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.state.activity = ActivityRepository(engine)
         app.state.db_ping = lambda: ping(engine)
         app.state.service = GatewayService(router, http, writer, _service_options(settings))
+        app.state.key_store = KeyStore(engine)
+        keyring = KeyRing(app.state.key_store, app.state.master_key)
+        await keyring.start()
+        app.state.keyring = keyring
+        app.state.limiter = RedisLimiter(settings.redis_url) if settings.redis_url else LocalLimiter()
+        app.state.background_tasks = set()
         try:
             yield
         finally:
+            await keyring.close()
+            await app.state.limiter.close()
             await http.aclose()
             await writer.close()
             engine.dispose()
@@ -84,9 +95,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.started_at = int(time.time())
     app.state.settings = settings
     install_error_handlers(app)
-    for module in (chat, embeddings, meta, dashboard, activity):
+    for module in (chat, embeddings, meta, activity):
         app.include_router(module.router)
     app.include_router(meta.protected)
+    app.include_router(meta.admin)
+    app.include_router(keys.router)
     app.add_middleware(RequestIdMiddleware)
     return app
 

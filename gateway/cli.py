@@ -1,14 +1,44 @@
-"""The ``gateway`` command: ``serve`` and ``migrate``."""
+"""The ``gateway`` command: ``serve``, ``migrate``, ``keys``."""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import sys
 from collections.abc import Sequence
 
+from gateway import cli_keys
+from gateway.cli_keys import CliError
 from gateway.config import ConfigError, load_config
 from gateway.settings import Settings
+
+log = logging.getLogger("gateway")
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_exposure(settings: Settings, host: str, allow_unauthenticated: bool) -> None:
+    """Without any key, serve only on loopback (unless explicitly allowed)."""
+    from gateway.store.db import create_engine_for
+    from gateway.store.keys import KeyStore
+
+    if settings.master_key is not None or KeyStore(create_engine_for(settings.database_url)).all():
+        return
+    if is_loopback(host):
+        log.warning("no GATEWAY_MASTER_KEY and no gateway keys: serving WITHOUT authentication, on loopback only")
+        return
+    if not allow_unauthenticated:
+        raise CliError(f"refusing to serve on {host} without authentication: set GATEWAY_MASTER_KEY or create a key "
+                       "(`gateway keys create`), or pass --allow-unauthenticated")
+    log.warning("serving on %s WITHOUT authentication (--allow-unauthenticated)", host)
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -21,7 +51,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     workers = args.workers or settings.workers
     load_config(settings.config, settings.env())
     run_migrations(settings.database_url)
-    logging.getLogger("gateway").info("serving on http://%s:%s with %d worker(s)", host, port, workers)
+    _check_exposure(settings, host, args.allow_unauthenticated)
+    log.info("serving on http://%s:%s with %d worker(s)", host, port, workers)
     uvicorn.run("gateway.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level, access_log=False)
     return 0
@@ -42,20 +73,24 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
     serve.add_argument("--workers", type=int)
+    serve.add_argument("--allow-unauthenticated", action="store_true",
+                       help="serve on a non-loopback address with no key configured")
     serve.set_defaults(handler=_serve)
     migrate = commands.add_parser("migrate", help="bring the database to the latest schema")
     migrate.set_defaults(handler=_migrate)
+    cli_keys.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    settings = Settings.load()
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
+        settings = Settings.load()
         code: int = args.handler(settings, args)
-    except ConfigError as exc:
-        print(f"gateway: config error: {exc}", file=sys.stderr)
+    except (ConfigError, CliError) as exc:
+        print(f"gateway: {exc}", file=sys.stderr)
         return 2
     return code
 

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./gateway.db"
     config: Path | None = None
     master_key: SecretStr | None = None
+    redis_url: str | None = None
     drop_unsupported_params: bool = False
     max_body_bytes: int = 16 * 1024 * 1024
     record_queue_size: int = 50_000

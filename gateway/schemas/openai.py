@@ -193,6 +193,7 @@ class EmbeddingRequest(_Wire):
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = Field(default=None, ge=1)
     user: str | None = None
+    input_type: str | None = Field(default=None, description="Extension: query or document (search providers)")
 
 
 class RerankRequest(_Wire):

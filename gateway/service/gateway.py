@@ -252,7 +252,8 @@ class GatewayService:
         async def run() -> Verification:
             spec = self.router.registry.get(provider)
             factory = _factory(spec, "credential verification", spec.verifier)
-            effective = credential or self.router.credential(provider)
+            effective = self.router.credential(provider).merged(credential) if credential else \
+                self.router.credential(provider)
             tracker.secrets = effective.secrets()
             if not spec.is_configured(effective):
                 missing = [k for k in spec.required_credentials if not effective.get(k)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ class CallInfo:
     metadata: dict[str, Any] = field(default_factory=dict)
     key_id: str | None = None
     allowed_models: frozenset[str] | None = None
+    on_record: Callable[[RequestRecord], None] | None = None
 
 
 class Tracker:
@@ -94,7 +95,7 @@ class Tracker:
             llm_request_id=self.llm_request_id, status=status, time_taken_ns=elapsed, usage=usage,
             first_token_ns=self.first_token_ns, output_estimated=status != STATUS_SUCCESS and bool(self.deltas),
         )
-        self._sink.submit(RequestRecord(
+        record = RequestRecord(
             id=self.llm_request_id, request_id=self.info.request_id, created_at=self.created_at,
             endpoint=self.info.endpoint, provider=self.provider, model_requested=self.model_requested,
             model_answered=self.model_answered, stream=self.stream, status=status, http_status=http_status,
@@ -103,4 +104,7 @@ class Tracker:
             output_tokens=usage.output_tokens, total_tokens=usage.total,
             first_token_ms=self.first_token_ns / 1e6 if self.first_token_ns is not None else None,
             key_id=self.info.key_id, attempts=self.attempts,
-        ))
+        )
+        self._sink.submit(record)
+        if self.info.on_record is not None:
+            self.info.on_record(record)

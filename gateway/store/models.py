@@ -1,4 +1,4 @@
-"""Declarative models of the two tables; the alembic migrations create them.
+"""Declarative models of the tables; the alembic migrations create them.
 
 Datetimes are stored in UTC and always come back timezone-aware (UTC), also on
 SQLite, which has no timezone-aware column type.
@@ -127,5 +127,25 @@ class RequestAttemptRow(Base):
     __table_args__ = (Index("ix_request_attempts_record_id_attempt", "record_id", "attempt", unique=True),)
 
 
+class ApiKeyRow(Base):
+    """A gateway API key. Only the SHA-256 of the key is stored; ``prefix`` (its first
+    characters) lets operators tell keys apart. ``models`` limits which public model
+    names it may use (``None``: any)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(128))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    models: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    rpm: Mapped[int | None] = mapped_column(Integer)
+    tpm: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
 RECORDS: Table = Base.metadata.tables["request_records"]
 ATTEMPTS: Table = Base.metadata.tables["request_attempts"]
+API_KEYS: Table = Base.metadata.tables["api_keys"]

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from sse_starlette import EventSourceResponse
 
 from gateway.api import render
-from gateway.api.deps import call_info, require_key, service
+from gateway.api.deps import authorize, call_info, service
 from gateway.api.responses import JSONResponse
 from gateway.api.translate import to_chat_call
 from gateway.core.requests import ChatCall
@@ -18,7 +18,7 @@ from gateway.errors import GatewayError
 from gateway.schemas.openai import ChatCompletionRequest
 from gateway.service.gateway import GatewayService, internal_error
 
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(dependencies=[Depends(authorize)])
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 

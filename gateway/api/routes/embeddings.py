@@ -7,14 +7,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from gateway.api import render
-from gateway.api.deps import call_info, require_key, service
+from gateway.api.deps import authorize, call_info, service
 from gateway.api.responses import JSONResponse
 from gateway.core import params as p
 from gateway.errors import InvalidRequestError
 from gateway.schemas.openai import EmbeddingRequest, RerankRequest
 from gateway.service.gateway import GatewayService
 
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(dependencies=[Depends(authorize)])
 
 MAX_INPUTS = 2048
 
@@ -47,6 +47,8 @@ async def embeddings(body: EmbeddingRequest, request: Request,
         parameters[p.DIMENSIONS] = body.dimensions
     if body.user is not None:
         parameters[p.USER] = body.user
+    if body.input_type is not None:
+        parameters[p.INPUT_TYPE] = body.input_type
     result = await svc.embed(inputs, parameters, body.model, call_info(request, "embeddings"))
     return JSONResponse(render.embedding_list(result, body.model, body.encoding_format))
 

@@ -7,14 +7,15 @@ import time
 
 from fastapi import APIRouter, Depends, Request
 
-from gateway.api.deps import call_info, require_key, service
+from gateway.api.deps import authorize, call_info, require_key, service
 from gateway.api.responses import JSONResponse
 from gateway.callers.base import Credential
 from gateway.schemas.openai import VerifyCredentialRequest
 from gateway.service.gateway import GatewayService
 
 router = APIRouter()
-protected = APIRouter(dependencies=[Depends(require_key)])
+protected = APIRouter(dependencies=[Depends(authorize)])
+admin = APIRouter(dependencies=[Depends(require_key)])
 
 
 @protected.get("/v1/models")
@@ -41,7 +42,7 @@ async def list_providers(svc: GatewayService = Depends(service)) -> JSONResponse
     return JSONResponse({"object": "list", "data": data})
 
 
-@protected.post("/v1/credentials/verify")
+@admin.post("/v1/credentials/verify")
 async def verify_credential(body: VerifyCredentialRequest, request: Request,
                             svc: GatewayService = Depends(service)) -> JSONResponse:
     info = call_info(request, "credentials.verify")
@@ -56,8 +57,13 @@ async def healthz() -> JSONResponse:
 
 @router.get("/readyz")
 async def readyz(request: Request) -> JSONResponse:
+    """200 when the database answers; 503 ``degraded`` when it does not (requests are still
+    served and records wait in the writer's buffer). The rate limiter's store is reported too."""
     started = time.perf_counter()
-    ok = await asyncio.to_thread(request.app.state.db_ping)
-    body = {"status": "ready" if ok else "degraded", "database": "ok" if ok else "unreachable",
+    database = await asyncio.to_thread(request.app.state.db_ping)
+    limiter = await request.app.state.limiter.healthy()
+    body = {"status": "ready" if database else "degraded", "database": "ok" if database else "unreachable",
+            "rate_limiter": "ok" if limiter else "unreachable",
+            "records_buffered": request.app.state.writer.stats.queue_depth,
             "checked_in_ms": round((time.perf_counter() - started) * 1000, 2)}
-    return JSONResponse(body, status_code=200 if ok else 503)
+    return JSONResponse(body, status_code=200 if database else 503)
