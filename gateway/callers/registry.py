@@ -18,6 +18,8 @@ from gateway.errors import NotFoundError
 
 BUILTIN_PROVIDERS: tuple[str, ...] = (
     "gateway.callers.openai",
+    "gateway.callers.cohere",
+    "gateway.callers.voyageai",
     "gateway.callers.huggingface",
     "gateway.callers.replicate",
     "gateway.callers.anthropic",
