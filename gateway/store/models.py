@@ -7,6 +7,7 @@ SQLite, which has no timezone-aware column type.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
     String,
     Table,
     Text,
@@ -31,6 +33,27 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 AutoBigInteger = BigInteger().with_variant(Integer(), "sqlite")
 """A 64-bit autoincrement key; SQLite only autoincrements ``INTEGER PRIMARY KEY``."""
+
+
+class ExactDecimal(TypeDecorator[Decimal]):
+    """An exact decimal: ``NUMERIC(24, 12)`` on PostgreSQL; decimal text on SQLite, which
+    has no exact numeric type (its NUMERIC affinity would round through a float)."""
+
+    impl = Numeric(24, 12)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(24, 12, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return str(value) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -94,6 +117,11 @@ class RequestRecordRow(Base):
     error_type: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     key_id: Mapped[str | None] = mapped_column(String(64))
+    input_cost: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    output_cost: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    cost: Mapped[Decimal | None] = mapped_column(ExactDecimal())
+    request_body: Mapped[Any] = mapped_column(JSONType, nullable=True)
+    response_body: Mapped[Any] = mapped_column(JSONType, nullable=True)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSONType)
     metrics: Mapped[list[dict[str, str]]] = mapped_column(JSONType)
 

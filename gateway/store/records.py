@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -49,6 +50,11 @@ class RequestRecord:
     first_token_ms: float | None = None
     key_id: str | None = None
     attempts: list[Attempt] = field(default_factory=list)
+    input_cost: Decimal | None = None
+    output_cost: Decimal | None = None
+    cost: Decimal | None = None
+    request_body: Any = None
+    response_body: Any = None
 
     def as_row(self) -> dict[str, Any]:
         """Column values for the ``request_records`` table."""
@@ -71,6 +77,11 @@ class RequestRecord:
             "error_type": self.error_type,
             "error_message": self.error_message,
             "key_id": self.key_id,
+            "input_cost": self.input_cost,
+            "output_cost": self.output_cost,
+            "cost": self.cost,
+            "request_body": self.request_body,
+            "response_body": self.response_body,
             "metadata": self.metadata,
             "metrics": [m.as_dict() for m in self.metrics],
         }

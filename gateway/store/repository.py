@@ -7,6 +7,7 @@ from bound parameters.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from dataclasses import dataclass
 from typing import Any
 
@@ -128,4 +129,6 @@ def row_dict(row: Row[Any]) -> dict[str, Any]:
 def _json_ready(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return as_utc(value).isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
     return value

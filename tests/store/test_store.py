@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table
 
 from gateway.core import metrics as m
 from gateway.core.results import Usage
-from gateway.store.db import create_engine_for, normalize_url, ping, run_migrations
-from gateway.store.models import ATTEMPTS
+from gateway.store.db import alembic_config, create_engine_for, normalize_url, ping, run_migrations
+from gateway.store.models import ATTEMPTS, Base
 from gateway.store.records import RequestRecord
 from gateway.store.repository import ActivityFilters, ActivityRepository
 from gateway.store.writer import RecordWriter, insert_rows
@@ -94,7 +95,11 @@ def test_run_migrations_creates_tables_and_indexes_on_empty_database(db_url: str
     engine = create_engine_for(db_url)
     try:
         inspector = sa.inspect(engine)
-        assert {"request_records", "request_attempts", "alembic_version"} <= set(inspector.get_table_names())
+        assert {"request_records", "request_attempts", "api_keys", "alembic_version"} <= set(
+            inspector.get_table_names())
+        for table in Base.metadata.sorted_tables:
+            migrated = {column["name"] for column in inspector.get_columns(table.name)}
+            assert migrated == set(table.columns.keys()), f"migrations and models disagree on {table.name}"
         indexes = {index["name"] for index in inspector.get_indexes("request_records")}
         assert {
             "ix_request_records_request_id",
@@ -106,7 +111,7 @@ def test_run_migrations_creates_tables_and_indexes_on_empty_database(db_url: str
         } <= indexes
         with engine.connect() as connection:
             version = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one()
-        assert version == "0001"
+        assert version == ScriptDirectory.from_config(alembic_config(db_url)).get_current_head()
         assert ping(engine)
     finally:
         engine.dispose()
