@@ -227,7 +227,7 @@ class ProviderSpec:
     ``credential_env`` maps seed credential keys to environment variables
     (``{"key": "OPENAI_API_KEY", "base_url": "OPENAI_BASE_URL"}``); the settings
     module reads them. ``required_credentials`` lists the keys without which the
-    provider counts as unconfigured. ``chat_parameters`` and
+    provider counts as unconfigured; a tuple entry means any one of those keys. ``chat_parameters`` and
     ``embedding_parameters`` list the ``model.*`` keys the callers honour; any other
     key in a request is refused (or dropped, if the operator allows).
     """
@@ -235,7 +235,7 @@ class ProviderSpec:
     name: str
     description: str
     credential_env: Mapping[str, str]
-    required_credentials: tuple[str, ...]
+    required_credentials: tuple[str | tuple[str, ...], ...]
     llm: Callable[[CallerContext], LargeLanguageCaller] | None = None
     embedding: Callable[[CallerContext], EmbeddingCaller] | None = None
     reranking: Callable[[CallerContext], RerankingCaller] | None = None
@@ -257,5 +257,14 @@ class ProviderSpec:
             verify=self.verifier is not None,
         )
 
+    def missing_credentials(self, credential: Credential) -> list[str]:
+        """Required keys (or ``a|b`` any-of groups) the credential lacks."""
+        missing = []
+        for need in self.required_credentials:
+            group = (need,) if isinstance(need, str) else need
+            if not any(credential.get(key) for key in group):
+                missing.append("|".join(group))
+        return missing
+
     def is_configured(self, credential: Credential) -> bool:
-        return all(credential.get(key) for key in self.required_credentials)
+        return not self.missing_credentials(credential)

@@ -18,11 +18,17 @@ from gateway.errors import NotFoundError
 
 BUILTIN_PROVIDERS: tuple[str, ...] = (
     "gateway.callers.openai",
-    "gateway.callers.cohere",
-    "gateway.callers.voyageai",
+    "gateway.callers.anthropic",
+    "gateway.callers.azure",
+    "gateway.callers.openai_compatible",
     "gateway.callers.huggingface",
     "gateway.callers.replicate",
-    "gateway.callers.anthropic",
+    "gateway.callers.cohere",
+    "gateway.callers.voyageai",
+    "gateway.callers.gemini",
+    "gateway.callers.vertexai",
+    "gateway.callers.mistral",
+    "gateway.callers.minimax",
 )
 
 ENTRY_POINT_GROUP = "gateway.providers"

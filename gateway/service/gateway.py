@@ -114,7 +114,7 @@ class GatewayService:
             while True:
                 started = time.perf_counter()
                 try:
-                    result = await op(route)
+                    result = await self._waited(tracker, op(route))
                 except GatewayError as exc:
                     error = exc
                     self._attempt(tracker, route, started, exc)
@@ -199,7 +199,7 @@ class GatewayService:
                     return
                 tracker.mark_delta()
                 yield event
-                event = await anext(stream)
+                event = await self._waited(tracker, anext(stream))
         except StopAsyncIteration:
             error = GatewayError("The provider's stream ended without a final event.", code="upstream_stream_error")
             tracker.fail(error)
@@ -255,8 +255,8 @@ class GatewayService:
             effective = self.router.credential(provider).merged(credential) if credential else \
                 self.router.credential(provider)
             tracker.secrets = effective.secrets()
-            if not spec.is_configured(effective):
-                missing = [k for k in spec.required_credentials if not effective.get(k)]
+            missing = spec.missing_credentials(effective)
+            if missing:
                 raise InvalidRequestError(
                     f"Provider '{provider}' needs the credential key(s) {', '.join(missing)}.", param="credential")
             ctx = CallerContext(provider, self._http, effective, self.router.timeouts(provider))
@@ -266,6 +266,15 @@ class GatewayService:
         tracker.note({"credential_valid": result.valid})
         tracker.succeed(Usage())
         return result
+
+    @staticmethod
+    async def _waited(tracker: Tracker, work: Awaitable[T]) -> T:
+        """Await ``work`` (a provider call), adding its duration to the request's upstream time."""
+        started = time.perf_counter_ns()
+        try:
+            return await work
+        finally:
+            tracker.info.timing.upstream_ns += time.perf_counter_ns() - started
 
     async def _tracked(self, tracker: Tracker, work: Awaitable[T]) -> T:
         try:

@@ -17,6 +17,18 @@ CLIENT_CLOSED_REQUEST = 499
 
 
 @dataclass(slots=True)
+class Timing:
+    """Shared by the middleware and the service: when the request arrived and how long
+    was spent waiting on providers. The gateway's own overhead is the difference."""
+
+    started_ns: int = field(default_factory=time.perf_counter_ns)
+    upstream_ns: int = 0
+
+    def overhead_ms(self) -> float:
+        return max(0, time.perf_counter_ns() - self.started_ns - self.upstream_ns) / 1e6
+
+
+@dataclass(slots=True)
 class CallInfo:
     """What the API layer knows about a request before any provider is involved."""
 
@@ -27,6 +39,7 @@ class CallInfo:
     key_id: str | None = None
     allowed_models: frozenset[str] | None = None
     on_record: Callable[[RequestRecord], None] | None = None
+    timing: Timing = field(default_factory=Timing)
 
 
 class Tracker:

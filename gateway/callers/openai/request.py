@@ -44,11 +44,14 @@ def message_to_openai(message: Message, quirks: Quirks) -> dict[str, Any]:
         return {"role": role, "content": message.content}
     if isinstance(message, UserMessage):
         out: dict[str, Any] = {"role": "user", "content": _user_content(message)}
-        if message.name:
+        if message.name and quirks.message_name:
             out["name"] = message.name
         return out
     if isinstance(message, AssistantMessage):
-        return _assistant_to_openai(message)
+        out = _assistant_to_openai(message)
+        if not quirks.message_name:
+            out.pop("name", None)
+        return out
     return _tool_to_openai(message)
 
 

@@ -24,19 +24,21 @@ class Quirks:
     ``max_tokens_field``: the body field for the output-token limit.
     ``developer_role``: accepts ``developer`` messages (else sent as ``system``).
     ``embedding_dimensions``: accepts ``dimensions`` on embeddings.
+    ``message_name``: accepts ``name`` on messages (else it is left out).
     """
 
     stream_usage: bool = True
     max_tokens_field: str = "max_completion_tokens"
     developer_role: bool = True
     embedding_dimensions: bool = True
+    message_name: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class OpenAIWire:
     provider: str
     base_url: str
-    headers: Mapping[str, str]
+    headers: Mapping[str, str] = field(repr=False)
     query: Mapping[str, str] = field(default_factory=dict)
     quirks: Quirks = field(default_factory=Quirks)
 
