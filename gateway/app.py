@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -23,6 +23,7 @@ from gateway.api.routes import activity, chat, embeddings, keys, meta
 from gateway.callers.base import Timeouts
 from gateway.callers.registry import Registry, load_registry
 from gateway.config import load_config
+from gateway.observability import GatewayMetrics, MetricsSink
 from gateway.service.gateway import GatewayService, ServiceOptions
 from gateway.service.keys import KeyRing
 from gateway.service.limits import LocalLimiter, RedisLimiter
@@ -53,12 +54,24 @@ def _http_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(limits=limits, timeout=None, follow_redirects=False, trust_env=False)
 
 
+_OBSERVED_PATHS = frozenset({"/v1/chat/completions", "/v1/embeddings", "/v1/rerank"})
+
+
+def _overhead_observer(metrics: GatewayMetrics) -> Callable[[str, float], None]:
+    def observe(path: str, seconds: float) -> None:
+        if path in _OBSERVED_PATHS:
+            metrics.overhead.labels(path).observe(seconds)
+
+    return observe
+
+
 def create_app(settings: Settings | None = None, registry: Registry | None = None) -> FastAPI:
     """Build the app. Configuration errors (bad config file) raise here, before serving."""
     settings = settings or Settings.load()
     registry = registry or load_registry()
     config = load_config(settings.config, settings.env())
     router = Router(registry, config, settings.env(), _timeouts(settings))
+    metrics = GatewayMetrics(stats=lambda: getattr(getattr(app.state, "writer", None), "stats", None))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -73,7 +86,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.state.loop = asyncio.get_running_loop()
         app.state.activity = ActivityRepository(engine)
         app.state.db_ping = lambda: ping(engine)
-        app.state.service = GatewayService(router, http, writer, _service_options(settings))
+        app.state.service = GatewayService(router, http, MetricsSink(writer, metrics), _service_options(settings))
         app.state.key_store = KeyStore(engine)
         keyring = KeyRing(app.state.key_store, app.state.master_key)
         await keyring.start()
@@ -94,13 +107,14 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.master_key = settings.master_key.get_secret_value() if settings.master_key else None
     app.state.started_at = int(time.time())
     app.state.settings = settings
+    app.state.metrics = metrics
     install_error_handlers(app)
     for module in (chat, embeddings, meta, activity):
         app.include_router(module.router)
     app.include_router(meta.protected)
     app.include_router(meta.admin)
     app.include_router(keys.router)
-    app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestIdMiddleware, observe_overhead=_overhead_observer(metrics))
     return app
 
 

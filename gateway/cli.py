@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import logging
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 
 from gateway import cli_keys
@@ -52,6 +54,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     load_config(settings.config, settings.env())
     run_migrations(settings.database_url)
     _check_exposure(settings, host, args.allow_unauthenticated)
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gateway-metrics-")
     log.info("serving on http://%s:%s with %d worker(s)", host, port, workers)
     uvicorn.run("gateway.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
                 log_level=settings.log_level, access_log=False)

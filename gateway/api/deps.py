@@ -85,4 +85,5 @@ def call_info(request: Request, endpoint: str, body_metadata: dict[str, Any] | N
     return CallInfo(request_id=request.state.request_id, endpoint=endpoint, started_ns=request.state.started_ns,
                     metadata=metadata, key_id=key.id if key else None,
                     allowed_models=key.models if key else None,
-                    on_record=_count_tokens(request, principal) if principal else None)
+                    on_record=_count_tokens(request, principal) if principal else None,
+                    timing=request.state.timing)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.core.ids import new_request_id
+from gateway.service.tracking import Timing
 
 _MAX_ID = 128
 
@@ -17,10 +18,16 @@ def _valid_id(value: bytes) -> bool:
 
 class RequestIdMiddleware:
     """Honours a client's ``x-request-id`` (if printable and at most 128 bytes),
-    otherwise makes one; exposes it as ``request.state.request_id`` and echoes it."""
+    otherwise makes one; exposes it as ``request.state.request_id`` and echoes it.
 
-    def __init__(self, app: ASGIApp) -> None:
+    Also starts the request's ``Timing`` (``request.state.timing``) and sends the
+    gateway's own overhead so far (total time minus time waiting on providers) as
+    ``x-gateway-overhead-ms``; when the response ends the whole overhead is observed
+    in ``observe_overhead`` (endpoint path, seconds), if given."""
+
+    def __init__(self, app: ASGIApp, observe_overhead: Callable[[str, float], None] | None = None) -> None:
         self.app = app
+        self._observe = observe_overhead
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -32,14 +39,20 @@ class RequestIdMiddleware:
                 request_id = value.decode("ascii")
                 break
         request_id = request_id or new_request_id()
+        timing = Timing()
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
-        state["started_ns"] = time.perf_counter_ns()
+        state["started_ns"] = timing.started_ns
+        state["timing"] = timing
         header = (b"x-request-id", request_id.encode("ascii"))
+        observe, path = self._observe, scope.get("path", "")
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), header]
+                overhead = f"{timing.overhead_ms():.3f}".encode()
+                message["headers"] = [*message.get("headers", []), header, (b"x-gateway-overhead-ms", overhead)]
+            elif observe is not None and message["type"] == "http.response.body" and not message.get("more_body"):
+                observe(path, timing.overhead_ms() / 1000)
             await send(message)
 
         await self.app(scope, receive, send_with_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 
 from gateway.api.deps import authorize, call_info, require_key, service
 from gateway.api.responses import JSONResponse
@@ -48,6 +48,13 @@ async def verify_credential(body: VerifyCredentialRequest, request: Request,
     info = call_info(request, "credentials.verify")
     result = await svc.verify(body.provider, Credential(body.credential), info)
     return JSONResponse({"provider": body.provider, "valid": result.valid, "message": result.detail})
+
+
+@admin.get("/metrics", include_in_schema=False)
+async def prometheus_metrics(request: Request) -> Response:
+    """Prometheus text exposition (behind the master key when authentication is on)."""
+    body = request.app.state.metrics.exposition()
+    return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 @router.get("/healthz")
