@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from gateway import __version__
 from gateway.api.errors import install_error_handlers
 from gateway.api.middleware import RequestIdMiddleware
-from gateway.api.routes import activity, chat, embeddings, keys, meta
+from gateway.api.routes import activity, chat, dashboard, embeddings, keys, meta
 from gateway.callers.base import Timeouts
 from gateway.callers.registry import Registry, load_registry
 from gateway.config import load_config
@@ -109,7 +109,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (chat, embeddings, meta, activity):
+    for module in (chat, embeddings, meta, dashboard, activity):
         app.include_router(module.router)
     app.include_router(meta.protected)
     app.include_router(meta.admin)

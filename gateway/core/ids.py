@@ -5,6 +5,7 @@ Ids grow with time, so ordering by id is ordering by creation.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import threading
@@ -32,6 +33,11 @@ class Snowflake:
                 self._sequence = 0
             self._last_ms = now
             return (now << 22) | (self._machine << 12) | self._sequence
+
+
+def id_floor(when: dt.datetime) -> int:
+    """The smallest snowflake id that can be minted at ``when`` (aware datetime)."""
+    return max(0, int(when.timestamp() * 1000) - _EPOCH_MS) << 22
 
 
 def new_request_id() -> str:

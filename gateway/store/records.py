@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any, Protocol
 
 from gateway.core.metrics import Metric

@@ -7,15 +7,20 @@ from bound parameters.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, func, or_, select
 
+from gateway.core.ids import id_floor
 from gateway.store.models import ATTEMPTS, RECORDS, as_utc
 
 MAX_PAGE_SIZE = 500
+_ID_CLOCK_SLACK = dt.timedelta(seconds=5)
+"""Ids are snowflakes minted when the record's ``created_at`` is taken, so a time window is
+also an id range; bounding ``id`` too (with slack for clock steps) lets a date-range page walk
+the primary key instead of sorting the window."""
 _MAX_ID = 2**63 - 1
 
 
@@ -101,9 +106,11 @@ def _conditions(filters: ActivityFilters) -> list[ColumnElement[bool]]:
     if filters.key_id is not None:
         conditions.append(columns.key_id == filters.key_id)
     if filters.since is not None:
-        conditions.append(columns.created_at >= as_utc(filters.since))
+        since = as_utc(filters.since)
+        conditions += [columns.created_at >= since, columns.id >= id_floor(since - _ID_CLOCK_SLACK)]
     if filters.until is not None:
-        conditions.append(columns.created_at < as_utc(filters.until))
+        until = as_utc(filters.until)
+        conditions += [columns.created_at < until, columns.id < id_floor(until + _ID_CLOCK_SLACK)]
     return conditions
 
 

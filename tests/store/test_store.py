@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, Table
 
 from gateway.core import metrics as m
+from gateway.core.ids import id_floor
 from gateway.core.results import Usage
 from gateway.store.db import alembic_config, create_engine_for, normalize_url, ping, run_migrations
 from gateway.store.models import ATTEMPTS, Base
@@ -23,8 +24,17 @@ from gateway.store.records import RequestRecord
 from gateway.store.repository import ActivityFilters, ActivityRepository
 from gateway.store.writer import RecordWriter, insert_rows
 
-BASE_ID = 7_300_000_000_000_000_000
 BASE_TIME = dt.datetime(2024, 11, 24, 12, 0, tzinfo=dt.UTC)
+_PER_SECOND = 1000 << 22
+
+
+def rid(n: int) -> int:
+    """Record ``n``'s id: the snowflake of its ``created_at``, as the gateway mints them."""
+    return id_floor(BASE_TIME + dt.timedelta(seconds=n))
+
+
+def number(record_id: int) -> int:
+    return (record_id - rid(0)) // _PER_SECOND
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -48,7 +58,7 @@ def engine(db_url: str) -> Iterator[Engine]:
 
 def make_record(n: int, **changes: Any) -> RequestRecord:
     """Record number ``n``: ids and timestamps grow with ``n``."""
-    record_id = BASE_ID + n
+    record_id = rid(n)
     status = changes.pop("status", m.STATUS_SUCCESS)
     usage = Usage(input_tokens=10 + n, output_tokens=5, total_tokens=15 + n)
     record = RequestRecord(
@@ -183,7 +193,7 @@ async def test_list_records_filters(engine: Engine) -> None:
     repo = ActivityRepository(engine)
 
     def ids(**filters: Any) -> list[int]:
-        return [int(item["id"]) - BASE_ID for item in repo.list_records(ActivityFilters(**filters), 50).items]
+        return [number(int(item["id"])) for item in repo.list_records(ActivityFilters(**filters), 50).items]
 
     assert ids() == [5, 4, 3, 2, 1]
     assert ids(provider="openai") == [3, 1]
@@ -228,7 +238,7 @@ async def test_keyset_pagination_returns_every_record_once_newest_first(engine: 
 
 async def test_get_record_by_request_id_and_by_id_with_attempts(engine: Engine) -> None:
     record = make_record(7)
-    other = make_record(8, request_id=str(BASE_ID + 7))
+    other = make_record(8, request_id=str(rid(7)))
     await write(engine, [record, other])
     attempt = {
         "record_id": record.id,
@@ -255,11 +265,11 @@ async def test_get_record_by_request_id_and_by_id_with_attempts(engine: Engine) 
     assert [a["attempt"] for a in by_request_id["attempts"]] == [1, 2]
     assert by_request_id["attempts"][0]["error_message"] == "overloaded"
 
-    by_id = repo.get_record(str(BASE_ID + 8))
+    by_id = repo.get_record(str(rid(8)))
     assert by_id is not None
     assert by_id["id"] == str(other.id)
     assert by_id["attempts"] == []
-    shadowed = repo.get_record(str(BASE_ID + 7))
+    shadowed = repo.get_record(str(rid(7)))
     assert shadowed is not None and shadowed["id"] == str(other.id)
 
     assert repo.get_record("req-404") is None
@@ -316,7 +326,7 @@ async def test_invalid_record_is_rejected_and_the_rest_of_its_batch_written(engi
     long_and_nul = make_record(3, request_id="r" * 300, error_message="nul\x00here", metadata={"k": "v\x00"})
     records = [make_record(1), bad, long_and_nul, make_record(4)]
     writer = await write(engine, records)
-    assert all_ids(engine) == [BASE_ID + 1, BASE_ID + 3, BASE_ID + 4]
+    assert all_ids(engine) == [rid(1), rid(3), rid(4)]
     assert (writer.stats.rejected, writer.stats.written, writer.stats.failed_flushes) == (1, 3, 0)
     stored = ActivityRepository(engine).get_record("r" * 128)
     assert stored is not None
@@ -329,7 +339,7 @@ async def test_lone_invalid_record_is_rejected_not_retried_forever(engine: Engin
     assert await writer.flush()
     writer.submit(make_record(2))
     assert await writer.flush()
-    assert all_ids(engine) == [BASE_ID + 2]
+    assert all_ids(engine) == [rid(2)]
     assert (writer.stats.rejected, writer.stats.written, writer.stats.queue_depth) == (1, 1, 0)
 
 
