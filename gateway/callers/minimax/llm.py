@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -10,14 +9,15 @@ import httpx
 import orjson
 
 from gateway.callers.base import CallerContext, ChatCompletionOptions
-from gateway.callers.http import iter_sse, malformed, open_stream, request_json, transport_error
+from gateway.callers.http import malformed, open_stream, request_json, transport_error
 from gateway.callers.minimax.request import to_minimax_chat
 from gateway.callers.minimax.response import from_minimax_chat
 from gateway.callers.minimax.stream import MiniMaxStreamAccumulator
 from gateway.callers.minimax.wire import MiniMaxWire, error_in_body, parse_minimax_error
+from gateway.callers.openai.stream import relay_chunks
 from gateway.core.messages import Message
-from gateway.core.results import ChatResult, StreamEnd, StreamEvent
-from gateway.errors import GatewayError, UpstreamError
+from gateway.core.results import ChatResult, StreamEvent
+from gateway.errors import GatewayError
 
 
 def _object(data: str | bytes, provider: str, what: str) -> dict[str, Any]:
@@ -65,25 +65,11 @@ class MiniMaxLargeLanguageCaller:
         wire = self._wire
         body = to_minimax_chat(messages, options, stream=True)
         options.before(body)
-        accumulator = MiniMaxStreamAccumulator()
-        done = False
         async with open_stream(
             self._ctx.http, "POST", wire.url("chat/completions"), provider=wire.provider,
             timeouts=self._ctx.timeouts, headers=wire.headers, json=body, parse_error=parse_minimax_error,
         ) as response:
             if response.headers.get("content-type", "").startswith("application/json"):
                 raise await _json_instead_of_events(response, wire.provider)
-            async for event in iter_sse(response, wire.provider):
-                if event.data == "[DONE]":
-                    done = True
-                    break
-                for item in accumulator.feed(_object(event.data, wire.provider, "a stream event")):
-                    yield item
-        if not done and not accumulator.finished:
-            raise UpstreamError(f"{wire.provider}: the stream ended before the completion finished.",
-                                code="upstream_stream_truncated", provider=wire.provider)
-        for item in accumulator.close():
-            yield item
-        result = accumulator.result()
-        options.after(dataclasses.asdict(result))
-        yield StreamEnd(result)
+            async for item in relay_chunks(response, wire.provider, MiniMaxStreamAccumulator(), options):
+                yield item

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
@@ -12,17 +11,18 @@ import orjson
 from gateway.callers.base import CallerContext, ChatCompletionOptions
 from gateway.callers.http import (
     ErrorParser,
-    iter_sse,
     malformed,
     open_stream,
     parse_common_error,
     request_json,
+    transport_error,
 )
 from gateway.callers.openai.request import to_openai_chat
 from gateway.callers.openai.response import ChunkAccumulator, from_openai_chat
+from gateway.callers.openai.stream import relay_chunks
 from gateway.callers.openai.wire import OpenAIWire
 from gateway.core.messages import Message
-from gateway.core.results import ChatResult, StreamEnd, StreamEvent
+from gateway.core.results import ChatResult, StreamEvent
 from gateway.errors import GatewayError, UpstreamError
 
 
@@ -50,7 +50,10 @@ class OpenAILargeLanguageCaller:
         options.after(data)
         if isinstance(data, dict) and "error" in data and "choices" not in data:
             raise stream_error(data, wire.provider)
-        return from_openai_chat(data, wire.provider)
+        try:
+            return from_openai_chat(data, wire.provider)
+        except _SHAPE_ERRORS as exc:
+            raise malformed(wire.provider, "the completion has an unexpected shape") from exc
 
     async def stream_chat_completion(
         self, messages: Sequence[Message], options: ChatCompletionOptions
@@ -58,40 +61,43 @@ class OpenAILargeLanguageCaller:
         wire = self._wire
         body = to_openai_chat(messages, options, wire.quirks, stream=True)
         options.before(body)
-        accumulator = ChunkAccumulator()
-        done = False
         async with open_stream(
             self._ctx.http, "POST", wire.url("chat/completions", options.model), provider=wire.provider,
             timeouts=self._ctx.timeouts, headers=wire.headers, params=wire.query, json=body,
         ) as response:
-            async for event in iter_sse(response, wire.provider):
-                if event.data == "[DONE]":
-                    done = True
-                    break
-                chunk = _parse_chunk(event.data, wire.provider)
-                if "error" in chunk and not chunk.get("choices"):
-                    raise stream_error(chunk, wire.provider)
-                for item in accumulator.feed(chunk):
-                    yield item
-        if not done and not accumulator.finished:
-            raise UpstreamError(f"{wire.provider}: the stream ended before the completion finished.",
-                                code="upstream_stream_truncated", provider=wire.provider)
-        for item in accumulator.close():
-            yield item
-        result = accumulator.result()
-        options.after(dataclasses.asdict(result))
-        yield StreamEnd(result)
+            async for item in relay_chunks(response, wire.provider, ChunkAccumulator(), options,
+                                           lambda chunk: _error_chunk(chunk, wire.provider)):
+                yield item
 
 
-def _parse_chunk(data: str, provider: str) -> dict[str, Any]:
+_SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError)
+"""What the parsers raise on JSON of the wrong shape (a list where an object belongs, say)."""
+
+
+def _feed(accumulator: ChunkAccumulator, chunk: dict[str, Any], provider: str) -> list[StreamEvent]:
     try:
-        chunk = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise malformed(provider, "a stream event is not JSON") from exc
-    if not isinstance(chunk, dict):
-        raise malformed(provider, "a stream event is not an object")
-    return chunk
+        return list(accumulator.feed(chunk))
+    except _SHAPE_ERRORS as exc:
+        raise malformed(provider, "a stream event has an unexpected shape") from exc
 
+
+async def _json_instead_of_stream(response: httpx.Response, provider: str) -> GatewayError:
+    """The error for a 2xx JSON answer to a stream request: the error object it carries
+    (some OpenAI-compatible servers answer so), or a malformed-response error."""
+    try:
+        body = orjson.loads(await response.aread())
+    except httpx.HTTPError as exc:
+        return transport_error(exc, provider)
+    except orjson.JSONDecodeError:
+        body = None
+    if isinstance(body, dict) and "error" in body:
+        return stream_error(body, provider)
+    return malformed(provider, "a JSON body instead of an event stream")
+
+
+
+def _error_chunk(chunk: dict[str, Any], provider: str) -> GatewayError | None:
+    return stream_error(chunk, provider) if "error" in chunk and not chunk.get("choices") else None
 
 async def list_models(ctx: CallerContext, wire: OpenAIWire) -> httpx.Headers:
     """``GET /models``: the free call used to verify a credential."""

@@ -1,0 +1,87 @@
+"""Relaying an OpenAI-format SSE stream (``data: {chunk}`` ... ``data: [DONE]``) as neutral events.
+
+Shared by every caller whose provider streams chat-completion chunks (OpenAI and
+the servers that copy its format); each brings its own chunk accumulator for its
+quirks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, Protocol
+
+import httpx
+import orjson
+
+from gateway.callers.base import AIOptions
+from gateway.callers.http import iter_sse, malformed
+from gateway.core.results import ChatResult, StreamEnd, StreamEvent
+from gateway.errors import GatewayError, UpstreamError
+
+
+class StreamAccumulator(Protocol):
+    def feed(self, chunk: dict[str, Any]) -> Iterable[StreamEvent]:
+        """The events one parsed chunk produces."""
+        ...
+
+    def close(self) -> Iterable[StreamEvent]:
+        """Events still pending when the stream ends (unfinished tool calls)."""
+        ...
+
+    @property
+    def finished(self) -> bool:
+        """Every choice seen reported a finish reason."""
+        ...
+
+    def result(self) -> ChatResult: ...
+
+
+def parse_chunk(data: str | bytes, provider: str) -> dict[str, Any]:
+    """One event's JSON object; raises ``UpstreamError`` (malformed) otherwise."""
+    try:
+        chunk = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise malformed(provider, "a stream event is not JSON") from exc
+    if not isinstance(chunk, dict):
+        raise malformed(provider, "a stream event is not an object")
+    return chunk
+
+
+def _no_error(_: dict[str, Any]) -> GatewayError | None:
+    return None
+
+
+async def relay_chunks(
+    response: httpx.Response,
+    provider: str,
+    accumulator: StreamAccumulator,
+    options: AIOptions,
+    error_of: Callable[[dict[str, Any]], GatewayError | None] = _no_error,
+) -> AsyncIterator[StreamEvent]:
+    """Events as the chunks arrive, then pending tool calls, then one ``StreamEnd``.
+
+    ``error_of`` turns an error chunk into the error to raise. A stream that ends
+    without ``[DONE]`` while a choice is unfinished raises ``UpstreamError``
+    (``upstream_stream_truncated``). The post-hook gets the accumulated result.
+    """
+    done = False
+    async for event in iter_sse(response, provider):
+        if event.data == "[DONE]":
+            done = True
+            break
+        chunk = parse_chunk(event.data, provider)
+        error = error_of(chunk)
+        if error is not None:
+            raise error
+        for item in accumulator.feed(chunk):
+            yield item
+    if not done and not accumulator.finished:
+        raise UpstreamError(f"{provider}: the stream ended before the completion finished.",
+                            code="upstream_stream_truncated", provider=provider)
+    for item in accumulator.close():
+        yield item
+    result = accumulator.result()
+    if options.post_hook is not None:
+        options.after(dataclasses.asdict(result))
+    yield StreamEnd(result)
