@@ -18,21 +18,28 @@ from fastapi import FastAPI
 
 from gateway import __version__
 from gateway.api.errors import install_error_handlers
+from gateway.api.limits_middleware import BodyLimitMiddleware
 from gateway.api.middleware import RequestIdMiddleware
-from gateway.api.routes import activity, chat, dashboard, embeddings, keys, meta
+from gateway.api.routes import activity, chat, dashboard, embeddings, keys, meta, usage
 from gateway.callers.base import Timeouts
 from gateway.callers.registry import Registry, load_registry
+from gateway.callers.transport import GatewayTransport
 from gateway.config import load_config
+from gateway.logging import install_redaction
 from gateway.observability import GatewayMetrics, MetricsSink
+from gateway.schemas.responses import install_response_docs
+from gateway.service.capture import known_secrets
 from gateway.service.gateway import GatewayService, ServiceOptions
 from gateway.service.keys import KeyRing
 from gateway.service.limits import LocalLimiter, RedisLimiter
+from gateway.service.pricing import PriceTable
 from gateway.service.resilience import RetryPolicy
 from gateway.service.routing import Router
 from gateway.settings import Settings
 from gateway.store.db import create_engine_for, ping, run_migrations
 from gateway.store.keys import KeyStore
 from gateway.store.repository import ActivityRepository
+from gateway.store.usage import UsageRepository
 from gateway.store.writer import RecordWriter
 
 log = logging.getLogger("gateway")
@@ -43,15 +50,22 @@ def _timeouts(settings: Settings) -> Timeouts:
                     stream_idle=settings.stream_idle_timeout)
 
 
-def _service_options(settings: Settings) -> ServiceOptions:
+def _service_options(settings: Settings, prices: PriceTable | None = None) -> ServiceOptions:
     retry = RetryPolicy(settings.max_retries, settings.retry_base_delay, settings.retry_max_delay)
     return ServiceOptions(drop_unsupported_params=settings.drop_unsupported_params, retry=retry,
-                          cooldown_failures=settings.cooldown_failures, cooldown_seconds=settings.cooldown_seconds)
+                          cooldown_failures=settings.cooldown_failures, cooldown_seconds=settings.cooldown_seconds,
+                          capture_bodies=settings.capture_bodies, secrets=_master_key(settings),
+                          prices=prices)
+
+
+def _master_key(settings: Settings) -> tuple[str, ...]:
+    return (settings.master_key.get_secret_value(),) if settings.master_key else ()
 
 
 def _http_client() -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=500, keepalive_expiry=30)
-    return httpx.AsyncClient(limits=limits, timeout=None, follow_redirects=False, trust_env=False)
+    return httpx.AsyncClient(transport=GatewayTransport(limits), timeout=None, follow_redirects=False,
+                             trust_env=False)
 
 
 _OBSERVED_PATHS = frozenset({"/v1/chat/completions", "/v1/embeddings", "/v1/rerank"})
@@ -71,22 +85,27 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     registry = registry or load_registry()
     config = load_config(settings.config, settings.env())
     router = Router(registry, config, settings.env(), _timeouts(settings))
+    prices = PriceTable.from_config(config)
     metrics = GatewayMetrics(stats=lambda: getattr(getattr(app.state, "writer", None), "stats", None))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        uninstall_redaction = install_redaction(lambda: known_secrets(router, *_master_key(settings)))
         if settings.migrate_on_start:
             await asyncio.to_thread(run_migrations, settings.database_url)
         engine = create_engine_for(settings.database_url)
         writer = RecordWriter(engine, max_queue=settings.record_queue_size,
-                              batch_size=settings.record_batch_size, flush_interval=settings.record_flush_interval)
+                              batch_size=settings.record_batch_size, flush_interval=settings.record_flush_interval,
+                              spool_dir=settings.spool_dir)
         await writer.start()
         http = _http_client()
         app.state.writer = writer
         app.state.loop = asyncio.get_running_loop()
         app.state.activity = ActivityRepository(engine)
+        app.state.usage = UsageRepository(engine)
         app.state.db_ping = lambda: ping(engine)
-        app.state.service = GatewayService(router, http, MetricsSink(writer, metrics), _service_options(settings))
+        app.state.service = GatewayService(router, http, MetricsSink(writer, metrics),
+                                          _service_options(settings, prices))
         app.state.key_store = KeyStore(engine)
         keyring = KeyRing(app.state.key_store, app.state.master_key)
         await keyring.start()
@@ -101,6 +120,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             await http.aclose()
             await writer.close()
             engine.dispose()
+            uninstall_redaction()
 
     app = FastAPI(title="gateway", version=__version__, lifespan=lifespan,
                   description="OpenAI-compatible gateway in front of many AI providers.")
@@ -109,11 +129,13 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.settings = settings
     app.state.metrics = metrics
     install_error_handlers(app)
-    for module in (chat, embeddings, meta, dashboard, activity):
+    install_response_docs(app)
+    for module in (chat, embeddings, meta, dashboard, activity, usage):
         app.include_router(module.router)
     app.include_router(meta.protected)
     app.include_router(meta.admin)
     app.include_router(keys.router)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(RequestIdMiddleware, observe_overhead=_overhead_observer(metrics))
     return app
 

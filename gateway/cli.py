@@ -1,4 +1,4 @@
-"""The ``gateway`` command: ``serve``, ``migrate``, ``keys``."""
+"""The ``gateway`` command: ``serve``, ``migrate``, ``keys``, ``verify``, ``models``, ``activity``, ``config``."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import logging
 import os
 import sys
 import tempfile
+import traceback
 from collections.abc import Sequence
 
-from gateway import cli_keys
+from gateway import cli_activity, cli_config, cli_keys, cli_ops
 from gateway.cli_keys import CliError
 from gateway.config import ConfigError, load_config
 from gateway.settings import Settings
@@ -72,6 +73,7 @@ def _migrate(settings: Settings, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gateway", description="OpenAI-compatible AI gateway")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of unexpected errors")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the HTTP server")
     serve.add_argument("--host")
@@ -83,19 +85,33 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="bring the database to the latest schema")
     migrate.set_defaults(handler=_migrate)
     cli_keys.add_parser(commands)
+    cli_ops.add_parser(commands)
+    cli_activity.add_parser(commands)
+    cli_config.add_parser(commands)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "httpx", "httpcore"):  # httpx logs every upstream request at INFO
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings.load()
         code: int = args.handler(settings, args)
     except (ConfigError, CliError) as exc:
         print(f"gateway: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("gateway: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if args.debug:
+            traceback.print_exc()
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        hint = "" if args.debug else " (--debug shows the traceback)"
+        print(f"gateway: unexpected error: {type(exc).__name__}: {first_line}{hint}", file=sys.stderr)
+        return 1
     return code
 
 

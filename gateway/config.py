@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 
 class ConfigError(Exception):
@@ -82,11 +83,26 @@ class ModelAlias(BaseModel):
         return self.model.partition("/")[2]
 
 
+class ModelPrice(BaseModel):
+    """List prices in USD per million tokens (``cached_input`` omitted: cached tokens cost ``input``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: Decimal = Field(ge=0)
+    output: Decimal = Field(ge=0)
+    cached_input: Decimal | None = Field(default=None, ge=0)
+
+
+PriceKey = Annotated[str, StringConstraints(pattern=r"^[^/\s]+/\S+$")]
+"""``provider/model``, as in ``openai/gpt-4o-mini``."""
+
+
 class GatewayConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     providers: dict[str, ProviderConfig] = Field(default_factory=dict)
     models: list[ModelAlias] = Field(default_factory=list)
+    prices: dict[PriceKey, ModelPrice] = Field(default_factory=dict, description="Overrides of the shipped prices")
 
     @model_validator(mode="after")
     def _unique_names(self) -> GatewayConfig:

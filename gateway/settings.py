@@ -41,9 +41,11 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     drop_unsupported_params: bool = False
     max_body_bytes: int = 16 * 1024 * 1024
+    capture_bodies: bool = False
     record_queue_size: int = 50_000
     record_batch_size: int = 500
     record_flush_interval: float = 0.2
+    spool_dir: Path = Path("./spool")
     connect_timeout: float = 10.0
     read_timeout: float = 600.0
     total_timeout: float = 900.0

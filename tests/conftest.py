@@ -50,6 +50,7 @@ def make_settings(tmp_path: Path, env: dict[str, str] | None = None, **overrides
         "database_url": f"sqlite:///{tmp_path / 'gateway.db'}",
         "record_flush_interval": 0.05,
         "max_retries": 0,
+        "spool_dir": tmp_path / "spool",
         "environment": dict(env or {}),
     }
     values.update(overrides)

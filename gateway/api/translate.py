@@ -6,8 +6,14 @@ honour, or an unsupported content part is an ``InvalidRequestError`` naming it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import orjson
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 from gateway.core import params as p
 from gateway.core.messages import (
@@ -158,10 +164,40 @@ def to_message(message: MessageIn, where: str) -> Message:
     raise InvalidRequestError(f"'{where}' is not a valid message.", param=where)
 
 
+_VALID_SCHEMAS: OrderedDict[bytes, None] = OrderedDict()
+_VALID_SCHEMAS_MAX = 1024
+
+
+def check_json_schema(schema: Mapping[str, Any], param: str) -> None:
+    """Raise ``InvalidRequestError`` naming ``param`` unless ``schema`` is a valid JSON Schema
+    (draft 2020-12). Schemas found valid are remembered by digest (bounded), since clients
+    resend the same tools with every request and the check costs about a millisecond."""
+    try:
+        digest = hashlib.blake2b(orjson.dumps(schema, option=orjson.OPT_SORT_KEYS), digest_size=16).digest()
+    except orjson.JSONEncodeError:
+        digest = b""
+    if digest and digest in _VALID_SCHEMAS:
+        return
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        where = "/" + "/".join(str(part) for part in exc.absolute_path)
+        raise InvalidRequestError(f"'{param}' is not a valid JSON Schema: {exc.message[:300]} (at '{where}').",
+                                  param=param, code="invalid_json_schema") from None
+    except RecursionError:
+        raise InvalidRequestError(f"'{param}' is nested too deeply to check.", param=param,
+                                  code="invalid_json_schema") from None
+    if digest:
+        _VALID_SCHEMAS[digest] = None
+        if len(_VALID_SCHEMAS) > _VALID_SCHEMAS_MAX:
+            _VALID_SCHEMAS.popitem(last=False)
+
+
 def _tools(body: ChatCompletionRequest) -> tuple[ToolDefinition, ...]:
     tools: list[ToolDefinition] = []
     for i, tool in enumerate(body.tools or ()):
         parameters = tool.function.parameters or {}
+        check_json_schema(parameters, f"tools[{i}].function.parameters")
         kind = parameters.get("type", "object")
         if kind != "object":
             raise InvalidRequestError(
@@ -201,6 +237,8 @@ def _check_consistency(body: ChatCompletionRequest, tools: Sequence[ToolDefiniti
             "'response_format.json_schema.schema' is required when type is 'json_schema'.",
             param="response_format.json_schema",
         )
+    if fmt is not None and fmt.json_schema is not None and fmt.json_schema.schema_ is not None:
+        check_json_schema(fmt.json_schema.schema_, "response_format.json_schema.schema")
     choice = body.tool_choice
     if choice is not None and not isinstance(choice, str) and choice.function.name not in {t.name for t in tools}:
         raise InvalidRequestError(

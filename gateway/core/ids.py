@@ -12,6 +12,7 @@ import threading
 import time
 
 _EPOCH_MS = 1_704_067_200_000  # 2024-01-01T00:00:00Z
+_MAX_MS = (1 << 41) - 1
 
 
 class Snowflake:
@@ -36,8 +37,9 @@ class Snowflake:
 
 
 def id_floor(when: dt.datetime) -> int:
-    """The smallest snowflake id that can be minted at ``when`` (aware datetime)."""
-    return max(0, int(when.timestamp() * 1000) - _EPOCH_MS) << 22
+    """The smallest snowflake id that can be minted at ``when`` (aware datetime); clamped to the
+    41-bit timestamp range, so any date gives a valid 64-bit id."""
+    return min(max(0, int(when.timestamp() * 1000) - _EPOCH_MS), _MAX_MS) << 22
 
 
 def new_request_id() -> str:

@@ -7,6 +7,7 @@ the start of the request (``TIME_TAKEN``, ``FIRST_TOKEN_RECIEVED_TIME``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from gateway.core.results import Usage
 
@@ -19,6 +20,9 @@ FIRST_TOKEN_RECIEVED_TIME = "FIRST_TOKEN_RECIEVED_TIME"
 TIME_TAKEN = "TIME_TAKEN"
 STATUS = "STATUS"
 LLM_REQUEST_ID = "LLM_REQUEST_ID"
+INPUT_COST = "INPUT_COST"
+OUTPUT_COST = "OUTPUT_COST"
+COST = "COST"
 
 STATUS_SUCCESS = "SUCCESS"
 STATUS_FAILED = "FAILED"
@@ -34,6 +38,9 @@ DESCRIPTIONS: dict[str, str] = {
     TIME_TAKEN: "Time taken to serve the llm request (ns)",
     STATUS: "Status of the given request to LLM",
     LLM_REQUEST_ID: "LLM Request ID",
+    INPUT_COST: "Cost of the input tokens in USD (cached tokens at the cached price)",
+    OUTPUT_COST: "Cost of the output tokens in USD (reasoning tokens included)",
+    COST: "Total cost of the request in USD",
 }
 
 
@@ -80,3 +87,9 @@ def build_metrics(
     if usage.reasoning_tokens:
         out.append(_metric(THOUGHTS_TOKEN, usage.reasoning_tokens))
     return out
+
+
+def cost_metrics(input_cost: Decimal, output_cost: Decimal, total: Decimal) -> list[Metric]:
+    """``INPUT_COST``, ``OUTPUT_COST`` and ``COST`` as plain decimal strings (never exponent form)."""
+    return [_metric(INPUT_COST, f"{input_cost:f}"), _metric(OUTPUT_COST, f"{output_cost:f}"),
+            _metric(COST, f"{total:f}")]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import httpx
@@ -39,6 +39,8 @@ from gateway.core.results import (
     Verification,
 )
 from gateway.errors import GatewayError, InvalidRequestError, PermissionDeniedError, UnsupportedParameterError
+from gateway.service.capture import BodyCapture, known_secrets
+from gateway.service.pricing import PriceTable
 from gateway.service.resilience import Attempt, Cooldowns, RetryPolicy, falls_back
 from gateway.service.routing import Route, Router
 from gateway.service.tracking import CallInfo, Tracker
@@ -53,6 +55,10 @@ class ServiceOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     cooldown_failures: int = 3
     cooldown_seconds: float = 30.0
+    prices: PriceTable | None = None
+    capture_bodies: bool = False
+    secrets: tuple[str, ...] = ()
+    """Values masked in captured bodies besides the provider credentials (the master key)."""
 
 
 def internal_error(exc: BaseException) -> GatewayError:
@@ -76,9 +82,19 @@ class GatewayService:
         self._options = options or ServiceOptions()
         self._ids = Snowflake()
         self._cooldowns = Cooldowns(self._options.cooldown_failures, self._options.cooldown_seconds)
+        self._secrets = known_secrets(router, *self._options.secrets) if self._options.capture_bodies else []
 
     def _tracker(self, info: CallInfo, model: str | None, stream: bool = False) -> Tracker:
-        return Tracker(self._sink, info, self._ids.next_id(), model, stream)
+        return Tracker(self._sink, info, self._ids.next_id(), model, stream, self._options.prices)
+
+    def _hooks(self, tracker: Tracker, route: Route) -> dict[str, Any]:
+        """``pre_hook``/``post_hook`` keeping the provider bodies, redacted, when body capture is on."""
+        if not self._options.capture_bodies:
+            return {}
+        if tracker.capture is None:
+            tracker.capture = BodyCapture(self._secrets)
+        tracker.capture.also_mask(route.credential.secrets())
+        return {"pre_hook": tracker.capture.on_request, "post_hook": tracker.capture.on_response}
 
     def _context(self, route: Route) -> CallerContext:
         return CallerContext(route.provider, self._http, route.credential, route.timeouts)
@@ -141,7 +157,7 @@ class GatewayService:
             number=len(tracker.attempts) + 1, provider=route.provider, model=route.upstream_model,
             status="SUCCESS" if error is None else "FAILED", http_status=200 if error is None else error.status,
             time_taken_ms=elapsed, error_type=error.error_type if error else None,
-            error_message=error.message if error else None,
+            error_message=tracker.scrub(error.message) if error else None,
         ))
 
     def _chat_setup(self, call: ChatCall, route: Route, tracker: Tracker) -> tuple[LargeLanguageCaller,
@@ -155,7 +171,8 @@ class GatewayService:
         if route.alias:
             tracker.note({"alias": route.alias})
         params = self._parameters(route, call.parameters, spec.chat_parameters, tracker)
-        options = ChatCompletionOptions(self._request(tracker), params, tool_definitions=call.tools)
+        options = ChatCompletionOptions(self._request(tracker), params, tool_definitions=call.tools,
+                                        **self._hooks(tracker, route))
         return factory(self._context(route)), options
 
     async def chat(self, call: ChatCall, model: str, info: CallInfo) -> ChatResult:
@@ -223,7 +240,7 @@ class GatewayService:
         async def op(route: Route) -> EmbeddingResult:
             factory = _factory(route.spec, "embeddings", route.spec.embedding)
             params = self._parameters(route, parameters, route.spec.embedding_parameters, tracker)
-            options = EmbeddingOptions(self._request(tracker), params)
+            options = EmbeddingOptions(self._request(tracker), params, **self._hooks(tracker, route))
             return await factory(self._context(route)).get_embedding(inputs, options)
 
         result = await self._tracked(tracker, self._attempts(tracker, model, op))
@@ -237,7 +254,7 @@ class GatewayService:
         async def op(route: Route) -> RerankResult:
             factory = _factory(route.spec, "reranking", route.spec.reranking)
             params = self._parameters(route, parameters, route.spec.rerank_parameters, tracker)
-            options = RerankerOptions(self._request(tracker), params)
+            options = RerankerOptions(self._request(tracker), params, **self._hooks(tracker, route))
             return await factory(self._context(route)).get_reranking(query, documents, options)
 
         result = await self._tracked(tracker, self._attempts(tracker, model, op))
@@ -265,7 +282,7 @@ class GatewayService:
         result = await self._tracked(tracker, run())
         tracker.note({"credential_valid": result.valid})
         tracker.succeed(Usage())
-        return result
+        return replace(result, detail=tracker.scrub(result.detail))
 
     @staticmethod
     async def _waited(tracker: Tracker, work: Awaitable[T]) -> T:

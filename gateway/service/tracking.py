@@ -8,9 +8,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.core.metrics import STATUS_CANCELLED, STATUS_FAILED, STATUS_SUCCESS, build_metrics
+from gateway.core.metrics import STATUS_CANCELLED, STATUS_FAILED, STATUS_SUCCESS, build_metrics, cost_metrics
 from gateway.core.results import Usage
 from gateway.errors import GatewayError
+from gateway.service.capture import BodyCapture
+from gateway.service.pricing import PriceTable
 from gateway.store.records import Attempt, RecordSink, RequestRecord
 
 CLIENT_CLOSED_REQUEST = 499
@@ -50,8 +52,10 @@ class Tracker:
     """
 
     def __init__(self, sink: RecordSink, info: CallInfo, llm_request_id: int, model: str | None,
-                 stream: bool = False) -> None:
+                 stream: bool = False, prices: PriceTable | None = None) -> None:
         self._sink = sink
+        self._prices = prices
+        self.upstream_model: str | None = None
         self.info = info
         self.llm_request_id = llm_request_id
         self.model_requested = model
@@ -62,12 +66,14 @@ class Tracker:
         self.deltas = 0
         self.secrets: list[str] = []
         self.attempts: list[Attempt] = []
+        self.capture: BodyCapture | None = None
         self.done = False
         self.created_at = dt.datetime.now(dt.UTC)
 
     def bind(self, provider: str, model: str, secrets: list[str]) -> None:
         """The deployment now being tried."""
         self.provider, self.model_answered, self.secrets = provider, model, secrets
+        self.upstream_model = model
 
     def mark_delta(self) -> None:
         """A text or tool-call delta reached the client's stream."""
@@ -85,9 +91,7 @@ class Tracker:
     def fail(self, error: GatewayError) -> None:
         """Record the failure; first removes credential values the provider echoed into the message
         (the same error object then reaches the client, so it is scrubbed there too)."""
-        for secret in self.secrets:
-            if len(secret) >= 4 and secret in error.message:
-                error.message = error.message.replace(secret, "***")
+        error.message = self.scrub(error.message)
         self._emit(STATUS_FAILED, error.status, self._partial_usage(), error.error_type, error.message)
 
     def cancel(self) -> None:
@@ -95,8 +99,30 @@ class Tracker:
         self._emit(STATUS_CANCELLED, CLIENT_CLOSED_REQUEST, self._partial_usage(), "cancelled",
                    "The client closed the connection before the response completed.")
 
+    def scrub(self, text: str) -> str:
+        """``text`` without the credential values of the deployment being tried."""
+        for secret in self.secrets:
+            if len(secret) >= 4 and secret in text:
+                text = text.replace(secret, "***")
+        return text
+
+    def _attach_bodies(self, record: RequestRecord) -> None:
+        """The captured provider bodies (already redacted), when body capture is on."""
+        if self.capture is not None:
+            record.request_body, record.response_body = self.capture.request, self.capture.response
+
     def _partial_usage(self) -> Usage:
         return Usage(output_tokens=self.deltas) if self.deltas else Usage()
+
+    def _add_cost(self, record: RequestRecord, usage: Usage) -> None:
+        """Price the usage (model as answered, then as requested upstream); unknown -> no cost."""
+        if self._prices is None:
+            return
+        models = (record.model_answered, self.upstream_model, self.model_requested)
+        cost = self._prices.cost(record.provider, models, usage)
+        if cost is not None:
+            record.input_cost, record.output_cost, record.cost = cost.input, cost.output, cost.total
+            record.metrics.extend(cost_metrics(cost.input, cost.output, cost.total))
 
     def _emit(self, status: str, http_status: int, usage: Usage, error_type: str | None = None,
               error_message: str | None = None) -> None:
@@ -118,6 +144,8 @@ class Tracker:
             first_token_ms=self.first_token_ns / 1e6 if self.first_token_ns is not None else None,
             key_id=self.info.key_id, attempts=self.attempts,
         )
+        self._add_cost(record, usage)
+        self._attach_bodies(record)
         self._sink.submit(record)
         if self.info.on_record is not None:
             self.info.on_record(record)

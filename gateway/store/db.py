@@ -48,7 +48,8 @@ def create_engine_for(url: str) -> Engine:
     SQLite: usable from any thread, WAL journal and ``synchronous=NORMAL``; the
     parent directory of a file database is created if missing; an in-memory
     database is one shared connection. PostgreSQL: psycopg 3, a small pool whose
-    connections are checked before use.
+    connections are checked before use; connecting gives up after 5 s, so an unreachable
+    host cannot hang the record writer or readiness checks.
     """
     parsed = make_url(normalize_url(url))
     if parsed.get_backend_name() == "sqlite":
@@ -60,6 +61,8 @@ def create_engine_for(url: str) -> Engine:
             pool_size=5,
             max_overflow=5,
             pool_recycle=1800,
+            pool_timeout=10,
+            connect_args={"connect_timeout": 5},
             json_serializer=json_serializer,
         )
     return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=json_serializer)

@@ -73,10 +73,14 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
-    """``value`` as an aware UTC datetime; a naive ``value`` is taken to be UTC."""
+    """``value`` as an aware UTC datetime; a naive ``value`` is taken to be UTC. A value whose
+    offset takes it past the ends of the datetime range saturates at that end."""
     if value.tzinfo is None:
         return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        return (dt.datetime.min if value.year == dt.MINYEAR else dt.datetime.max).replace(tzinfo=dt.UTC)
 
 
 NAMING_CONVENTION = {

@@ -107,11 +107,19 @@ def _conditions(filters: ActivityFilters) -> list[ColumnElement[bool]]:
         conditions.append(columns.key_id == filters.key_id)
     if filters.since is not None:
         since = as_utc(filters.since)
-        conditions += [columns.created_at >= since, columns.id >= id_floor(since - _ID_CLOCK_SLACK)]
+        conditions += [columns.created_at >= since, columns.id >= _id_bound(since, -_ID_CLOCK_SLACK)]
     if filters.until is not None:
         until = as_utc(filters.until)
-        conditions += [columns.created_at < until, columns.id < id_floor(until + _ID_CLOCK_SLACK)]
+        conditions += [columns.created_at < until, columns.id < _id_bound(until, _ID_CLOCK_SLACK)]
     return conditions
+
+
+def _id_bound(when: dt.datetime, slack: dt.timedelta) -> int:
+    """``id_floor(when + slack)``; at the ends of the datetime range, ``id_floor(when)``."""
+    try:
+        return id_floor(when + slack)
+    except OverflowError:
+        return id_floor(when)
 
 
 def _as_id(key: str) -> int | None:

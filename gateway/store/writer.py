@@ -4,6 +4,11 @@ Request handlers call ``RecordWriter.submit``; a background task writes what the
 submitted in batches, in a worker thread. A failed write keeps its batch and is
 retried with exponential backoff; inserts ignore rows whose key already exists, so a
 batch whose commit succeeded but was reported as failed is not written twice.
+
+While the database is down records wait in a bounded buffer. When the buffer is
+full, or at shutdown with the database still down, they go to a durable local spool
+(``gateway.store.spool``), which is replayed into the database at start and whenever
+the database takes writes again.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, Insert, Table, insert
@@ -23,11 +29,11 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from gateway.store.models import ATTEMPTS, RECORDS
 from gateway.store.records import RequestRecord
+from gateway.store.spool import Claimed, Rows, Spool
 
 log = logging.getLogger(__name__)
 
-Rows = dict[Table, list[dict[str, Any]]]
-"""Rows to insert, by table."""
+__all__ = ["InsertFn", "RecordWriter", "Rows", "WriterStats", "insert_rows", "is_data_error", "merge_rows", "rows_of"]
 
 InsertFn = Callable[[Engine, Mapping[Table, Sequence[Mapping[str, Any]]]], None]
 """Writes one batch in one transaction; runs in a worker thread; raises on failure."""
@@ -35,13 +41,20 @@ InsertFn = Callable[[Engine, Mapping[Table, Sequence[Mapping[str, Any]]]], None]
 TABLE_ORDER: tuple[Table, ...] = (RECORDS, ATTEMPTS)
 _CONFLICT_KEYS: dict[str, list[str]] = {RECORDS.name: ["id"], ATTEMPTS.name: ["record_id", "attempt"]}
 
+Item = tuple[object, Rows]
+"""A record's id (for logs) and its rows."""
+
 
 @dataclass(frozen=True, slots=True)
 class WriterStats:
     """Counters since the writer was created.
 
-    ``dropped``: records lost because the buffer was full or the writer gave up at
-    shutdown; ``rejected``: records the database refused as invalid (logged).
+    ``written``: records committed from the buffer; ``spooled``: records moved to the
+    spool (buffer full, or shutdown with the database down); ``replayed``: spooled
+    records committed from the spool; ``rejected``: records the database refused as
+    invalid (logged); ``dropped``: records lost because the spool could not be written
+    (or, for a writer without a spool, the buffer was full or the database was down at
+    shutdown), each logged as an error.
     """
 
     submitted: int
@@ -50,6 +63,8 @@ class WriterStats:
     dropped: int
     queue_depth: int
     rejected: int = 0
+    spooled: int = 0
+    replayed: int = 0
 
 
 def insert_rows(engine: Engine, rows: Mapping[Table, Sequence[Mapping[str, Any]]]) -> None:
@@ -125,12 +140,17 @@ class RecordWriter:
     ``submit`` never blocks and never raises. ``start`` starts the task, which every
     ``flush_interval`` seconds (sooner once ``batch_size`` records wait) writes all
     buffered records, ``batch_size`` per transaction, via ``insert_fn`` in a worker
-    thread. At most ``max_queue`` records wait (besides the batch being written);
-    beyond that ``_overflow`` takes them. A failed write keeps its batch and is retried
-    after ``retry_initial`` seconds, doubling up to ``retry_max``. Records the database
+    thread, then replays the spool. A failed write keeps its batch and is retried after
+    ``retry_initial`` seconds, doubling up to ``retry_max``. Records the database
     refuses as invalid are logged, counted as ``rejected`` and skipped; the rest of
-    their batch is written. ``close`` stops the task and writes what is left, retrying
-    for up to ``close_timeout`` seconds.
+    their batch is written.
+
+    At most ``max_queue`` records wait (besides the batch being written). With a
+    ``spool_dir``, a full buffer is moved to the spool by a background task, and a
+    record arriving while it is still full is spooled at once; ``close`` writes what is
+    left and spools whatever the database does not take at once. Without a spool
+    (tools and tests), such records are dropped and ``close`` retries the database for
+    up to ``close_timeout`` seconds first.
     """
 
     def __init__(
@@ -144,6 +164,7 @@ class RecordWriter:
         retry_max: float = 30.0,
         close_timeout: float = 10.0,
         insert_fn: InsertFn = insert_rows,
+        spool_dir: Path | None = None,
     ) -> None:
         if max_queue < 1 or batch_size < 1:
             raise ValueError("max_queue and batch_size must be at least 1")
@@ -155,12 +176,16 @@ class RecordWriter:
         self._retry_max = retry_max
         self._close_timeout = close_timeout
         self._insert_fn = insert_fn
+        self._spool = Spool(spool_dir) if spool_dir is not None else None
+        self._spool_dirty = self._spool is not None
         self._buffer: deque[RequestRecord] = deque()
-        self._pending: list[tuple[RequestRecord, Rows]] = []
+        self._pending: list[Item] = []
         self._mutex = threading.Lock()
-        self._counts = {"submitted": 0, "written": 0, "failed_flushes": 0, "dropped": 0, "rejected": 0}
+        self._counts = {"submitted": 0, "written": 0, "failed_flushes": 0, "dropped": 0, "rejected": 0,
+                        "spooled": 0, "replayed": 0}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
+        self._spill_task: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
         self._closed = False
         self._wake = asyncio.Event()
@@ -174,59 +199,107 @@ class RecordWriter:
             return WriterStats(queue_depth=depth, **self._counts)
 
     def submit(self, record: RequestRecord) -> None:
-        """Buffer ``record`` for writing. Never blocks, never raises; safe from any thread.
-        After ``close`` has returned, records go to ``_overflow``."""
+        """Buffer ``record`` for writing. Never raises; safe from any thread. Blocks only
+        to spool a record that arrives while the buffer is full (or after ``close``)."""
         try:
             with self._mutex:
                 self._counts["submitted"] += 1
-                full = self._closed or len(self._buffer) >= self._max_queue
-                if not full:
+                accepted = not self._closed and len(self._buffer) < self._max_queue
+                if accepted:
                     self._buffer.append(record)
-                batch_ready = len(self._buffer) >= self._batch_size
-            if full:
+                depth = len(self._buffer)
+            if not accepted:
                 self._overflow(record)
-            elif batch_ready:
-                self._signal(self._wake)
+            elif depth >= self._max_queue:
+                self._on_loop(self._start_spill)
+            elif depth >= self._batch_size:
+                self._on_loop(self._wake.set)
         except Exception:
             log.exception("record %s could not be buffered", getattr(record, "id", "?"))
 
     def _overflow(self, record: RequestRecord) -> None:
-        """Take a record that cannot be buffered or written (full buffer, or shutdown
-        with the database down). Must not raise or block. Today: count it and log."""
+        """Take a record that cannot be buffered: spool it now, in the calling thread."""
+        if self._spool is None:
+            self._drop(1, "the buffer is full or the writer is closed, and there is no spool")
+            return
+        item = self._prepare(record)
+        if item is not None:
+            self._spill([item])
+
+    def _spill(self, items: Sequence[Item]) -> None:
+        """Write ``items`` to the spool, ``batch_size`` per file (blocking). Without a
+        spool, or when it cannot be written, they are dropped and an error is logged."""
+        for start in range(0, len(items), self._batch_size):
+            part = items[start : start + self._batch_size]
+            if self._spool is None:
+                self._drop(len(part), "the buffer is full or the database is down, and there is no spool")
+                continue
+            try:
+                self._spool.append([rows for _, rows in part])
+            except Exception as exc:
+                log.error("spool directory %s is not writable (%s)", self._spool.directory, exc)
+                self._drop(len(part), "the spool cannot be written")
+                continue
+            self._count("spooled", len(part))
+            self._spool_dirty = True
+
+    def _drop(self, count: int, reason: str) -> None:
         with self._mutex:
-            self._counts["dropped"] += 1
-            dropped = self._counts["dropped"]
-        if dropped % 1000 == 1:
-            log.warning(
-                "record %s dropped (%d so far): buffer full or database down",
-                getattr(record, "id", "?"),
-                dropped,
-            )
+            before = self._counts["dropped"]
+            self._counts["dropped"] += count
+        if before // 1000 != (before + count) // 1000 or before == 0:
+            log.error("%d records dropped (%d so far): %s", count, before + count, reason)
+
+    def _start_spill(self) -> None:
+        """On the loop: start moving the full buffer to the spool, unless already under way."""
+        if self._spool is None or self._stopping.is_set():
+            return
+        if self._spill_task is None or self._spill_task.done():
+            self._spill_task = asyncio.get_running_loop().create_task(self._spill_buffer(), name="record-spill")
+
+    async def _spill_buffer(self) -> None:
+        with self._mutex:
+            if len(self._buffer) < self._max_queue:
+                return
+            taken = list(self._buffer)
+            self._buffer.clear()
+        items = [item for item in map(self._prepare, taken) if item is not None]
+        await asyncio.to_thread(self._spill, items)
 
     async def start(self) -> None:
-        """Start the background flush task on the running loop; idempotent."""
+        """Start the background flush task on the running loop (it replays the spool
+        first); idempotent."""
         if self._task is not None:
             return
         self._loop = asyncio.get_running_loop()
         self._stopping.clear()
+        if self._spool is not None:
+            self._wake.set()
         self._task = asyncio.create_task(self._run(), name="record-writer")
 
     async def flush(self) -> bool:
-        """Write everything buffered now. True when nothing is left; never raises."""
+        """Write everything buffered now, then replay the spool. True when nothing is
+        left; never raises."""
         return await self._write_all()
 
     async def close(self) -> None:
-        """Stop the background task and write everything left. If the database stays
-        unreachable for ``close_timeout`` seconds, the rest goes to ``_overflow``."""
+        """Stop the background task and write everything left; see the class docstring
+        for what happens to records the database does not take."""
         self._stopping.set()
         self._wake.set()
         if self._task is not None:
             await self._task
             self._task = None
-        if not await self._write_all_before(asyncio.get_running_loop().time() + self._close_timeout):
-            self._abandon_remaining()
+        if self._spill_task is not None:
+            await self._spill_task
+        budget = self._close_timeout if self._spool is None else 0.0
+        written = await self._write_buffer_before(asyncio.get_running_loop().time() + budget)
         with self._mutex:
             self._closed = True
+        if written:
+            written = await self._write_buffer()
+        if not written:
+            await asyncio.to_thread(self._spill, self._take_remaining())
 
     async def _run(self) -> None:
         delay = 0.0
@@ -243,33 +316,42 @@ class RecordWriter:
     def _next_delay(self, delay: float) -> float:
         return min(max(delay * 2, self._retry_initial), self._retry_max)
 
-    async def _write_all_before(self, deadline: float) -> bool:
+    async def _write_buffer_before(self, deadline: float) -> bool:
         loop = asyncio.get_running_loop()
         delay = 0.0
-        while not await self._write_all():
+        while not await self._write_buffer():
             delay = self._next_delay(delay)
             if loop.time() + delay > deadline:
                 return False
             await asyncio.sleep(delay)
         return True
 
-    def _abandon_remaining(self) -> None:
+    def _take_remaining(self) -> list[Item]:
         with self._mutex:
-            left = [record for record, _ in self._pending] + list(self._buffer)
+            left = list(self._pending)
+            records = list(self._buffer)
             self._pending.clear()
             self._buffer.clear()
-        log.error("database unavailable at shutdown; %d records not written", len(left))
-        for record in left:
-            self._overflow(record)
+        left += [item for item in map(self._prepare, records) if item is not None]
+        if left:
+            log.error("database unavailable at shutdown; %d records not written to it", len(left))
+        return left
 
     async def _write_all(self) -> bool:
-        """Write pending, then buffered, records in batches until none are left (True)
-        or a write fails (False; the failed batch stays pending)."""
+        """Write pending and buffered records, then replay the spool. True when nothing
+        is left; False when a write failed (the failed batch stays pending)."""
         async with self._write_lock:
-            while self._take_batch():
-                if not await self._write_pending():
-                    return False
-            return True
+            return await self._write_buffer_locked() and await self._replay_locked()
+
+    async def _write_buffer(self) -> bool:
+        async with self._write_lock:
+            return await self._write_buffer_locked()
+
+    async def _write_buffer_locked(self) -> bool:
+        while self._take_batch():
+            if not await self._write_pending():
+                return False
+        return True
 
     def _take_batch(self) -> bool:
         """Fill ``_pending`` from the buffer unless a batch is already pending; True
@@ -284,69 +366,127 @@ class RecordWriter:
             self._pending = prepared
             return bool(prepared) or bool(self._buffer)
 
-    def _prepare(self, record: RequestRecord) -> tuple[RequestRecord, Rows] | None:
+    def _prepare(self, record: RequestRecord) -> Item | None:
         try:
-            return record, rows_of(record)
+            return record.id, rows_of(record)
         except Exception:
             log.exception("record %s cannot be turned into rows; rejected", getattr(record, "id", "?"))
             self._count("rejected")
             return None
 
     async def _write_pending(self) -> bool:
-        """Write ``_pending`` in one transaction; on a data error, record by record,
-        rejecting the records the database refuses. True when ``_pending`` is empty."""
-        pending = list(self._pending)
-        if not pending:
-            return True
+        """Write ``_pending``; True when it is empty afterwards."""
+        left, written = await self._commit(list(self._pending))
+        with self._mutex:
+            self._counts["written"] += written
+            self._pending = left
+        return not left
+
+    async def _commit(self, items: list[Item]) -> tuple[list[Item], int]:
+        """Insert ``items`` in one transaction; on a data error, one by one, rejecting the
+        records the database refuses. Returns the items left unwritten because the
+        database failed (none on success) and how many were written."""
+        if not items:
+            return [], 0
         try:
-            await asyncio.to_thread(self._insert_fn, self._engine, merge_rows(rows for _, rows in pending))
+            await asyncio.to_thread(self._insert_fn, self._engine, merge_rows(rows for _, rows in items))
         except Exception as exc:
             if not is_data_error(exc):
-                return self._failed(exc, pending)
-            if len(pending) > 1:
-                return await self._write_one_by_one(pending)
-            self._reject(pending[0][0], exc)
-            self._set_pending([])
-            return True
-        with self._mutex:
-            self._counts["written"] += len(pending)
-            self._pending = []
-        return True
+                self._failed(exc, len(items))
+                return items, 0
+            if len(items) > 1:
+                return await self._commit_one_by_one(items)
+            self._reject(items[0][0], exc)
+            return [], 0
+        return [], len(items)
 
-    async def _write_one_by_one(self, pending: list[tuple[RequestRecord, Rows]]) -> bool:
-        for index, (record, rows) in enumerate(pending):
+    async def _commit_one_by_one(self, items: list[Item]) -> tuple[list[Item], int]:
+        written = 0
+        for index, (record_id, rows) in enumerate(items):
             try:
                 await asyncio.to_thread(self._insert_fn, self._engine, rows)
             except Exception as exc:
                 if not is_data_error(exc):
-                    return self._failed(exc, pending[index:])
-                self._reject(record, exc)
+                    self._failed(exc, len(items) - index)
+                    return items[index:], written
+                self._reject(record_id, exc)
                 continue
-            self._count("written")
-        self._set_pending([])
+            written += 1
+        return [], written
+
+    async def _replay_locked(self) -> bool:
+        """Replay the spool, oldest file first; True when every file was replayed."""
+        spool = self._spool
+        if spool is None or not self._spool_dirty:
+            return True
+        self._spool_dirty = False
+        try:
+            files = await asyncio.to_thread(spool.files)
+        except OSError as exc:
+            log.error("spool directory %s cannot be read: %s", spool.directory, exc)
+            return True
+        for path in files:
+            if not await self._replay_file(spool, path):
+                self._spool_dirty = True
+                return False
         return True
 
-    def _reject(self, record: RequestRecord, exc: Exception) -> None:
-        log.error("record %s rejected by the database: %s", record.id, exc)
+    async def _replay_file(self, spool: Spool, path: Path) -> bool:
+        """Commit one spool file's rows, then delete it; False when the database failed."""
+        try:
+            claimed = await asyncio.to_thread(spool.claim, path)
+        except OSError as exc:
+            log.error("spool file %s cannot be read: %s", path, exc)
+            return True
+        if claimed is None:
+            return True
+        written: int | None = None
+        try:
+            written = await self._commit_all(claimed.rows)
+        finally:
+            removed = await asyncio.to_thread(self._release, spool, claimed, written is not None)
+        if written is None:
+            return False
+        if removed:
+            self._count("replayed", written)
+        return True
+
+    async def _commit_all(self, rows: list[Rows]) -> int | None:
+        """Commit ``rows`` in batches; how many were written, or ``None`` if a write failed."""
+        items: list[Item] = [(_record_id(r), r) for r in rows]
+        written = 0
+        for start in range(0, len(items), self._batch_size):
+            left, count = await self._commit(items[start : start + self._batch_size])
+            written += count
+            if left:
+                return None
+        return written
+
+    @staticmethod
+    def _release(spool: Spool, claimed: Claimed, done: bool) -> bool:
+        try:
+            spool.release(claimed, done=done)
+        except OSError as exc:
+            log.error("spool file %s could not be removed after replay (it will be replayed again): %s",
+                      claimed.path, exc)
+            return False
+        return done
+
+    def _reject(self, record_id: object, exc: Exception) -> None:
+        log.error("record %s rejected by the database: %s", record_id, exc)
         self._count("rejected")
 
-    def _set_pending(self, pending: list[tuple[RequestRecord, Rows]]) -> None:
-        with self._mutex:
-            self._pending = pending
+    def _failed(self, exc: Exception, count: int) -> None:
+        log.warning("writing %d records failed, will retry: %s", count, exc)
+        self._count("failed_flushes")
 
-    def _failed(self, exc: Exception, left: list[tuple[RequestRecord, Rows]]) -> bool:
-        log.warning("writing %d records failed, will retry: %s", len(left), exc)
+    def _count(self, name: str, amount: int = 1) -> None:
         with self._mutex:
-            self._pending = left
-            self._counts["failed_flushes"] += 1
-        return False
+            self._counts[name] += amount
 
-    def _count(self, name: str) -> None:
-        with self._mutex:
-            self._counts[name] += 1
-
-    def _signal(self, event: asyncio.Event) -> None:
-        """Set ``event`` from any thread; a no-op before ``start`` or after the loop closed."""
+    def _on_loop(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the writer's loop, from any thread; a no-op before
+        ``start`` or after the loop closed."""
         loop = self._loop
         if loop is None or loop.is_closed():
             return
@@ -355,10 +495,15 @@ class RecordWriter:
         except RuntimeError:
             running = None
         if running is loop:
-            event.set()
+            callback()
         else:
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(event.set)
+                loop.call_soon_threadsafe(callback)
+
+
+def _record_id(rows: Rows) -> object:
+    records = rows.get(RECORDS)
+    return records[0].get("id", "?") if records else "?"
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:

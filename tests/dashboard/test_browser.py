@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -94,18 +95,30 @@ def check_table(page: Page, records: list[dict[str, Any]]) -> None:
     assert (priced[SOURCE], priced[COST], priced[MODEL]) == ("priced", "0.0042", "openai/gpt-4.1")
     streamed = next(row for row in rows if row[MODEL] == "openai/gpt-4o")
     assert streamed[SOURCE].startswith("python-httpx/"), "no source header: the user agent is shown"
-    assert streamed[TTFT].endswith("ms") and streamed[COST] == "\u2014"
+    streamed_record = next(r for r in records if r["model_requested"] == "openai/gpt-4o")
+    cost = next((m["value"] for m in streamed_record["metrics"] if m["name"] == "COST"), "\u2014")
+    assert streamed[TTFT].endswith("ms") and streamed[COST] == cost, "cost is the record's COST metric"
     assert sum(row[TOKENS] == "11 / 7" for row in rows) == 3
 
 
-def check_charts(page: Page) -> None:
+def cost_by_model(records: list[dict[str, Any]]) -> dict[str, Decimal]:
+    """Each model's summed ``COST`` metric (0 when unpriced)."""
+    totals: dict[str, Decimal] = {}
+    for record in records:
+        cost = next((Decimal(m["value"]) for m in record["metrics"] if m["name"] == "COST"), Decimal(0))
+        totals[record["model_requested"]] = totals.get(record["model_requested"], Decimal(0)) + cost
+    return totals
+
+
+def check_charts(page: Page, records: list[dict[str, Any]]) -> None:
     page.wait_for("document.body.dataset.charts === 'ready'")
     assert page.evaluate("document.querySelectorAll('#chart-requests rect.bar').length") >= 2
     assert page.evaluate("document.querySelectorAll('#chart-requests rect.error').length") >= 1
     assert page.evaluate("document.querySelectorAll('#chart-latency .line, #chart-latency .dot').length") >= 3
     models = page.evaluate("[...document.querySelectorAll('#chart-models tbody tr')]"
                            ".map(r => [r.cells[0].textContent, r.cells[5].textContent])")
-    assert sorted(models) == [["openai/gpt-4.1", "0.0042"], ["openai/gpt-4o", "0"], ["openai/gpt-4o-mini", "0"]]
+    assert [m for m, _ in sorted(models)] == ["openai/gpt-4.1", "openai/gpt-4o", "openai/gpt-4o-mini"]
+    assert {model: Decimal(cost) for model, cost in models} == cost_by_model(records)
 
 
 def check_failed_detail(page: Page, record: dict[str, Any], shots: Path) -> None:
@@ -144,7 +157,7 @@ def test_activity_page_behind_the_master_key(browser: Browser, gateway_factory: 
     log_in(page)
     assert page.evaluate(f"sessionStorage.getItem('gateway.masterKey') === {json.dumps(MASTER_KEY)}")
     check_table(page, records)
-    check_charts(page)
+    check_charts(page, records)
     print("dashboard screenshot:", page.screenshot(tmp_path / "dashboard.png"))
     failed = next(r for r in records if r["status"] == "FAILED")
     detail = gw.http.get(f"/v1/activity/{failed['id']}", headers={"authorization": f"Bearer {MASTER_KEY}"}).json()

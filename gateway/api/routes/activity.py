@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from gateway.api.deps import require_key
 from gateway.api.responses import JSONResponse
 from gateway.errors import NotFoundError
+from gateway.schemas.responses import ActivityPageResponse, ok
 from gateway.store.repository import ActivityFilters, ActivityRepository
 
 router = APIRouter(dependencies=[Depends(require_key)])
@@ -20,7 +21,7 @@ def _repository(request: Request) -> ActivityRepository:
     return repo
 
 
-@router.get("/v1/activity")
+@router.get("/v1/activity", responses=ok(ActivityPageResponse))
 async def list_activity(
     request: Request,
     provider: str | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -16,6 +17,7 @@ from gateway.core.requests import ChatCall
 from gateway.core.results import ReasoningDelta, StreamEnd, StreamEvent, TextDelta, ToolCallEvent
 from gateway.errors import GatewayError
 from gateway.schemas.openai import ChatCompletionRequest
+from gateway.schemas.responses import CHAT_STREAM_EVENT, ChatCompletionResponse
 from gateway.service.gateway import GatewayService, internal_error
 
 router = APIRouter(dependencies=[Depends(authorize)])
@@ -23,7 +25,13 @@ router = APIRouter(dependencies=[Depends(authorize)])
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
-@router.post("/v1/chat/completions", response_model=None)
+_CHAT_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
+    "model": ChatCompletionResponse,
+    "content": {"text/event-stream": {"schema": CHAT_STREAM_EVENT}},
+}}
+
+
+@router.post("/v1/chat/completions", response_model=None, responses=_CHAT_RESPONSES)
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, svc: GatewayService = Depends(service)
 ) -> Response:

@@ -12,6 +12,7 @@ from gateway.api.responses import JSONResponse
 from gateway.core import params as p
 from gateway.errors import InvalidRequestError
 from gateway.schemas.openai import EmbeddingRequest, RerankRequest
+from gateway.schemas.responses import EmbeddingListResponse, RerankResponse, ok
 from gateway.service.gateway import GatewayService
 
 router = APIRouter(dependencies=[Depends(authorize)])
@@ -37,7 +38,7 @@ def _refuse_extras(body: Any) -> None:
         raise InvalidRequestError(f"Unrecognized request argument supplied: {name}", param=name)
 
 
-@router.post("/v1/embeddings")
+@router.post("/v1/embeddings", responses=ok(EmbeddingListResponse))
 async def embeddings(body: EmbeddingRequest, request: Request,
                      svc: GatewayService = Depends(service)) -> JSONResponse:
     _refuse_extras(body)
@@ -63,7 +64,7 @@ def _document_text(document: str | dict[str, Any], index: int) -> str:
     return text
 
 
-@router.post("/v1/rerank")
+@router.post("/v1/rerank", responses=ok(RerankResponse))
 async def rerank(body: RerankRequest, request: Request, svc: GatewayService = Depends(service)) -> JSONResponse:
     _refuse_extras(body)
     documents = [_document_text(d, i) for i, d in enumerate(body.documents)]

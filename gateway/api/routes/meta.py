@@ -11,6 +11,14 @@ from gateway.api.deps import authorize, call_info, require_key, service
 from gateway.api.responses import JSONResponse
 from gateway.callers.base import Credential
 from gateway.schemas.openai import VerifyCredentialRequest
+from gateway.schemas.responses import (
+    HealthResponse,
+    ModelListResponse,
+    ProviderListResponse,
+    ReadinessResponse,
+    VerifyCredentialResponse,
+    ok,
+)
 from gateway.service.gateway import GatewayService
 
 router = APIRouter()
@@ -18,7 +26,7 @@ protected = APIRouter(dependencies=[Depends(authorize)])
 admin = APIRouter(dependencies=[Depends(require_key)])
 
 
-@protected.get("/v1/models")
+@protected.get("/v1/models", responses=ok(ModelListResponse))
 async def list_models(request: Request, svc: GatewayService = Depends(service)) -> JSONResponse:
     created = request.app.state.started_at
     data = [{"id": model, "object": "model", "created": created, "owned_by": owner}
@@ -26,7 +34,7 @@ async def list_models(request: Request, svc: GatewayService = Depends(service)) 
     return JSONResponse({"object": "list", "data": data})
 
 
-@protected.get("/v1/providers")
+@protected.get("/v1/providers", responses=ok(ProviderListResponse))
 async def list_providers(svc: GatewayService = Depends(service)) -> JSONResponse:
     data = [
         {
@@ -42,7 +50,7 @@ async def list_providers(svc: GatewayService = Depends(service)) -> JSONResponse
     return JSONResponse({"object": "list", "data": data})
 
 
-@admin.post("/v1/credentials/verify")
+@admin.post("/v1/credentials/verify", responses=ok(VerifyCredentialResponse))
 async def verify_credential(body: VerifyCredentialRequest, request: Request,
                             svc: GatewayService = Depends(service)) -> JSONResponse:
     info = call_info(request, "credentials.verify")
@@ -57,12 +65,12 @@ async def prometheus_metrics(request: Request) -> Response:
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=ok(HealthResponse))
 async def healthz() -> JSONResponse:
     return JSONResponse({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses={**ok(ReadinessResponse), **ok(ReadinessResponse, 503)})
 async def readyz(request: Request) -> JSONResponse:
     """200 when the database answers; 503 ``degraded`` when it does not (requests are still
     served and records wait in the writer's buffer). The rate limiter's store is reported too."""

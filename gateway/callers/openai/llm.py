@@ -15,11 +15,10 @@ from gateway.callers.http import (
     open_stream,
     parse_common_error,
     request_json,
-    transport_error,
 )
 from gateway.callers.openai.request import to_openai_chat
 from gateway.callers.openai.response import ChunkAccumulator, from_openai_chat
-from gateway.callers.openai.stream import relay_chunks
+from gateway.callers.openai.stream import SHAPE_ERRORS, relay_chunks
 from gateway.callers.openai.wire import OpenAIWire
 from gateway.core.messages import Message
 from gateway.core.results import ChatResult, StreamEvent
@@ -52,7 +51,7 @@ class OpenAILargeLanguageCaller:
             raise stream_error(data, wire.provider)
         try:
             return from_openai_chat(data, wire.provider)
-        except _SHAPE_ERRORS as exc:
+        except SHAPE_ERRORS as exc:
             raise malformed(wire.provider, "the completion has an unexpected shape") from exc
 
     async def stream_chat_completion(
@@ -70,34 +69,9 @@ class OpenAILargeLanguageCaller:
                 yield item
 
 
-_SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError)
-"""What the parsers raise on JSON of the wrong shape (a list where an object belongs, say)."""
-
-
-def _feed(accumulator: ChunkAccumulator, chunk: dict[str, Any], provider: str) -> list[StreamEvent]:
-    try:
-        return list(accumulator.feed(chunk))
-    except _SHAPE_ERRORS as exc:
-        raise malformed(provider, "a stream event has an unexpected shape") from exc
-
-
-async def _json_instead_of_stream(response: httpx.Response, provider: str) -> GatewayError:
-    """The error for a 2xx JSON answer to a stream request: the error object it carries
-    (some OpenAI-compatible servers answer so), or a malformed-response error."""
-    try:
-        body = orjson.loads(await response.aread())
-    except httpx.HTTPError as exc:
-        return transport_error(exc, provider)
-    except orjson.JSONDecodeError:
-        body = None
-    if isinstance(body, dict) and "error" in body:
-        return stream_error(body, provider)
-    return malformed(provider, "a JSON body instead of an event stream")
-
-
-
 def _error_chunk(chunk: dict[str, Any], provider: str) -> GatewayError | None:
     return stream_error(chunk, provider) if "error" in chunk and not chunk.get("choices") else None
+
 
 async def list_models(ctx: CallerContext, wire: OpenAIWire) -> httpx.Headers:
     """``GET /models``: the free call used to verify a credential."""

@@ -15,7 +15,7 @@ import httpx
 import orjson
 
 from gateway.callers.base import AIOptions
-from gateway.callers.http import iter_sse, malformed
+from gateway.callers.http import iter_sse, malformed, transport_error
 from gateway.core.results import ChatResult, StreamEnd, StreamEvent
 from gateway.errors import GatewayError, UpstreamError
 
@@ -48,8 +48,26 @@ def parse_chunk(data: str | bytes, provider: str) -> dict[str, Any]:
     return chunk
 
 
+SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError)
+"""What parsers raise on JSON of the wrong shape (a list where an object belongs, say)."""
+
+
 def _no_error(_: dict[str, Any]) -> GatewayError | None:
     return None
+
+
+async def _json_instead_of_stream(response: httpx.Response, provider: str,
+                                  error_of: Callable[[dict[str, Any]], GatewayError | None]) -> GatewayError:
+    """The error for a 2xx JSON answer to a stream request: the error object it carries
+    (some OpenAI-compatible servers answer so), or a malformed-response error."""
+    try:
+        body = orjson.loads(await response.aread())
+    except httpx.HTTPError as exc:
+        return transport_error(exc, provider)
+    except orjson.JSONDecodeError:
+        body = None
+    error = error_of(body) if isinstance(body, dict) else None
+    return error or malformed(provider, "a JSON body instead of an event stream")
 
 
 async def relay_chunks(
@@ -63,8 +81,12 @@ async def relay_chunks(
 
     ``error_of`` turns an error chunk into the error to raise. A stream that ends
     without ``[DONE]`` while a choice is unfinished raises ``UpstreamError``
-    (``upstream_stream_truncated``). The post-hook gets the accumulated result.
+    (``upstream_stream_truncated``); so do a JSON body instead of a stream and a
+    chunk of the wrong shape (``upstream_malformed_response``). The post-hook gets
+    the accumulated result.
     """
+    if response.headers.get("content-type", "").startswith("application/json"):
+        raise await _json_instead_of_stream(response, provider, error_of)
     done = False
     async for event in iter_sse(response, provider):
         if event.data == "[DONE]":
@@ -74,7 +96,11 @@ async def relay_chunks(
         error = error_of(chunk)
         if error is not None:
             raise error
-        for item in accumulator.feed(chunk):
+        try:
+            items = list(accumulator.feed(chunk))
+        except SHAPE_ERRORS as exc:
+            raise malformed(provider, "a stream event has an unexpected shape") from exc
+        for item in items:
             yield item
     if not done and not accumulator.finished:
         raise UpstreamError(f"{provider}: the stream ended before the completion finished.",

@@ -1,0 +1,46 @@
+"""``GET /v1/usage``: requests, tokens and cost over a window, grouped (master key only)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from gateway.api.deps import require_key
+from gateway.api.responses import JSONResponse
+from gateway.errors import InvalidRequestError
+from gateway.store.models import as_utc
+from gateway.store.usage import UsageRepository, parse_group_by
+
+router = APIRouter(dependencies=[Depends(require_key)])
+
+DEFAULT_WINDOW = dt.timedelta(days=30)
+
+
+@router.get("/v1/usage")
+async def usage(
+    request: Request,
+    since: dt.datetime | None = Query(default=None, description="inclusive; default: 30 days before until"),
+    until: dt.datetime | None = Query(default=None, description="exclusive; default: now"),
+    group_by: list[str] | None = Query(default=None, description="day, model, provider, key (comma-separated "
+                                       "or repeated); default: all four"),
+) -> JSONResponse:
+    end = as_utc(until) if until is not None else dt.datetime.now(dt.UTC)
+    start = as_utc(since) if since is not None else end - DEFAULT_WINDOW
+    if start >= end:
+        raise InvalidRequestError("'since' must be earlier than 'until'.", param="since")
+    try:
+        fields = parse_group_by(group_by or ())
+    except ValueError as exc:
+        raise InvalidRequestError(f"{exc}.", param="group_by") from None
+    repository: UsageRepository = request.app.state.usage
+    report = await asyncio.to_thread(repository.summarize, start, end, fields)
+    return JSONResponse({
+        "object": "usage",
+        "since": report.since.isoformat(),
+        "until": report.until.isoformat(),
+        "group_by": list(report.group_by),
+        "data": [group.as_dict() for group in report.groups],
+        "total": report.total.as_dict(),
+    })
