@@ -35,6 +35,12 @@ AutoBigInteger = BigInteger().with_variant(Integer(), "sqlite")
 """A 64-bit autoincrement key; SQLite only autoincrements ``INTEGER PRIMARY KEY``."""
 
 
+def window_start(end: dt.datetime, span: dt.timedelta) -> dt.datetime:
+    """``end - span``, clamped to the earliest representable time instead of overflowing."""
+    floor = dt.datetime.min.replace(tzinfo=dt.UTC)
+    return end - span if end - floor > span else floor
+
+
 class ExactDecimal(TypeDecorator[Decimal]):
     """An exact decimal: ``NUMERIC(24, 12)`` on PostgreSQL; decimal text on SQLite, which
     has no exact numeric type (its NUMERIC affinity would round through a float)."""

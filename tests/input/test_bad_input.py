@@ -193,3 +193,11 @@ def test_nothing_above_is_a_server_error_in_the_records(gateway: RunningGateway)
     gateway.http.post("/v1/chat/completions", content=b"\xff", headers=JSON)
     records = gateway.records()
     assert all(r["http_status"] < 500 for r in records)
+
+
+@pytest.mark.parametrize("path", ["/v1/usage", "/v1/activity/stats", "/v1/activity"])
+@pytest.mark.parametrize("bound", ["until=0001-01-01T04:18:08Z", "since=0001-01-01T00:00:00Z",
+                                   "until=9999-12-31T23:59:59Z"])
+def test_extreme_dates_are_never_a_500(gateway: Any, path: str, bound: str) -> None:
+    response = gateway.http.get(f"{path}?{bound}")
+    assert response.status_code < 500, response.text

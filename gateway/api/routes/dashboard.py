@@ -21,7 +21,7 @@ from gateway.api.responses import JSONResponse
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.settings import Settings
 from gateway.store.db import create_engine_for
-from gateway.store.models import as_utc
+from gateway.store.models import as_utc, window_start
 from gateway.store.stats import StatsRepository, StatsWindow
 
 ASSETS_DIR = Path(__file__).resolve().parents[2] / "dashboard"
@@ -96,7 +96,7 @@ async def activity_stats(
     (``"0"`` when none). ``by_model`` is sorted by requests, most first. 400 when
     ``since >= until`` or the window needs more than 2000 buckets."""
     end = as_utc(until) if until else dt.datetime.now(dt.UTC)
-    start = as_utc(since) if since else end - dt.timedelta(hours=1)
+    start = as_utc(since) if since else window_start(end, dt.timedelta(hours=1))
     if start >= end:
         raise InvalidRequestError("'since' must be earlier than 'until'.", param="since", code="invalid_window")
     step = bucket_seconds or auto_bucket_seconds(end - start)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from gateway.api.deps import require_key
 from gateway.api.responses import JSONResponse
 from gateway.errors import InvalidRequestError
-from gateway.store.models import as_utc
+from gateway.store.models import as_utc, window_start
 from gateway.store.usage import UsageRepository, parse_group_by
 
 router = APIRouter(dependencies=[Depends(require_key)])
@@ -27,7 +27,7 @@ async def usage(
                                        "or repeated); default: all four"),
 ) -> JSONResponse:
     end = as_utc(until) if until is not None else dt.datetime.now(dt.UTC)
-    start = as_utc(since) if since is not None else end - DEFAULT_WINDOW
+    start = as_utc(since) if since is not None else window_start(end, DEFAULT_WINDOW)
     if start >= end:
         raise InvalidRequestError("'since' must be earlier than 'until'.", param="since")
     try:
