@@ -231,35 +231,43 @@ class ServerSentEvent:
 
 
 async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[ServerSentEvent]:
-    """Decode a ``text/event-stream`` body incrementally (WHATWG SSE rules).
+    """Decode a ``text/event-stream`` body incrementally (WHATWG SSE rules, ``\n`` or
+    ``\r\n`` line ends), working on bytes: lines are split before any decoding.
 
     Comment lines are skipped; an event is dispatched at each blank line (and at
     the end, if the last one was not terminated). Transport failures mid-stream
     raise the mapped ``GatewayError``.
     """
-    event = ""
+    pending = b""
+    event, last_id = "", None
     data: list[str] = []
-    last_id: str | None = None
     try:
-        async for line in response.aiter_lines():
-            if not line:
-                if data:
-                    yield ServerSentEvent(event or "message", "\n".join(data), last_id)
-                event, data = "", []
-                continue
-            if line.startswith(":"):
-                continue
-            name, _, value = line.partition(":")
-            if value.startswith(" "):
-                value = value[1:]
-            if name == "data":
-                data.append(value)
-            elif name == "event":
-                event = value
-            elif name == "id":
-                last_id = value
+        async for chunk in response.aiter_bytes():
+            lines = (pending + chunk).split(b"\n") if pending else chunk.split(b"\n")
+            pending = lines.pop()
+            for raw in lines:
+                if raw.endswith(b"\r"):
+                    raw = raw[:-1]
+                if not raw:
+                    if data:
+                        yield ServerSentEvent(event or "message", "\n".join(data), last_id)
+                    event, data = "", []
+                elif raw.startswith(b"data:"):
+                    data.append(raw[6:].decode() if raw[5:6] == b" " else raw[5:].decode())
+                elif not raw.startswith(b":"):
+                    name, _, value = raw.decode().partition(":")
+                    value = value[1:] if value.startswith(" ") else value
+                    if name == "event":
+                        event = value
+                    elif name == "id":
+                        last_id = value
     except httpx.HTTPError as exc:
         raise transport_error(exc, provider) from exc
+    except UnicodeDecodeError as exc:
+        raise malformed(provider, "a stream line is not UTF-8") from exc
+    tail = pending.removesuffix(b"\r")
+    if tail.startswith(b"data:"):
+        data.append(tail[6:].decode("utf-8", "replace") if tail[5:6] == b" " else tail[5:].decode("utf-8", "replace"))
     if data:
         yield ServerSentEvent(event or "message", "\n".join(data), last_id)
 

@@ -209,6 +209,7 @@ class GatewayService:
         try:
             event = await self._attempts(tracker, model, op)
             stream = opened[-1]
+            timing = tracker.info.timing
             while True:
                 if isinstance(event, StreamEnd):
                     tracker.succeed(event.result.usage, event.result.model)
@@ -216,7 +217,9 @@ class GatewayService:
                     return
                 tracker.mark_delta()
                 yield event
-                event = await self._waited(tracker, anext(stream))
+                waited = time.perf_counter_ns()
+                event = await anext(stream)
+                timing.upstream_ns += time.perf_counter_ns() - waited
         except StopAsyncIteration:
             error = GatewayError("The provider's stream ended without a final event.", code="upstream_stream_error")
             tracker.fail(error)

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sse_starlette import EventSourceResponse
 
 from gateway.api import render
 from gateway.api.deps import authorize, call_info, service
 from gateway.api.responses import JSONResponse
+from gateway.api.sse import SSEResponse
 from gateway.api.translate import to_chat_call
 from gateway.core.requests import ChatCall
 from gateway.core.results import ReasoningDelta, StreamEnd, StreamEvent, TextDelta, ToolCallEvent
@@ -21,8 +21,6 @@ from gateway.schemas.responses import CHAT_STREAM_EVENT, ChatCompletionResponse
 from gateway.service.gateway import GatewayService, internal_error
 
 router = APIRouter(dependencies=[Depends(authorize)])
-
-SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 _CHAT_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
@@ -47,34 +45,32 @@ async def chat_completions(
         await events.aclose()
         raise
     frames = _frames(events, first, call, render.ChunkRenderer(body.model, info.request_id))
-    return EventSourceResponse(frames, headers=SSE_HEADERS, sep="\n")
+    return SSEResponse(frames)
 
 
-def _frame(renderer: render.ChunkRenderer, event: StreamEvent, call: ChatCall) -> list[bytes]:
+def _frame(renderer: render.ChunkRenderer, event: StreamEvent, call: ChatCall) -> bytes:
+    """The bytes one event becomes; the final event's frames (finish, usage, ``[DONE]``) go as one write."""
     if isinstance(event, TextDelta):
-        return [renderer.text(event)]
+        return renderer.text(event)
     if isinstance(event, ToolCallEvent):
-        return [renderer.tool_call(event)]
+        return renderer.tool_call(event)
     if isinstance(event, ReasoningDelta):
-        return [renderer.reasoning(event.index, event.text)]
-    frames = [renderer.finish(event.result)]
+        return renderer.reasoning(event.index, event.text)
+    tail = renderer.finish(event.result)
     if call.include_usage:
-        frames.append(renderer.usage(event.result.usage))
-    frames.append(render.DONE)
-    return frames
+        tail += renderer.usage(event.result.usage)
+    return tail + render.DONE
 
 
 async def _frames(events: AsyncGenerator[StreamEvent, None], first: StreamEvent, call: ChatCall,
-                  renderer: render.ChunkRenderer) -> AsyncIterator[bytes]:
+                  renderer: render.ChunkRenderer) -> AsyncGenerator[bytes, None]:
     """Relay events as SSE frames; an error after the first byte goes out in-band."""
     try:
-        for frame in _frame(renderer, first, call):
-            yield frame
+        yield _frame(renderer, first, call)
         if isinstance(first, StreamEnd):
             return
         async for event in events:
-            for frame in _frame(renderer, event, call):
-                yield frame
+            yield _frame(renderer, event, call)
     except GatewayError as exc:
         yield render.error_frame(exc.envelope())
     except Exception as exc:
