@@ -10,7 +10,7 @@ Bad values raise ``InvalidRequestError`` naming the OpenAI field.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
@@ -55,6 +55,11 @@ RETURN_DOCUMENTS = "model.return_documents"
 
 _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off"}
+
+
+FieldKind = Literal["float", "int", "bool", "str", "object", "str_list", "json"]
+FieldTable = Mapping[str, tuple[str, FieldKind]]
+"""``model.*`` key -> (provider body field, value kind): a provider's parameters as data."""
 
 
 def canonical_key(key: str) -> str:
@@ -185,6 +190,16 @@ class ModelParameters(Mapping[str, Any]):
             raise self._bad(key, "a JSON object")
         return value
 
+    def project(self, table: FieldTable) -> dict[str, Any]:
+        """The body fields ``table`` names, for the keys present, each read with its kind's getter."""
+        body: dict[str, Any] = {}
+        for key, (name, kind) in table.items():
+            if key in self._values:
+                value = _GETTERS[kind](self, key)
+                if value is not None:
+                    body[name] = value
+        return body
+
     def get_str_list(self, key: str) -> list[str] | None:
         """A list of strings; a JSON array string or a comma-separated string (seed form) also works."""
         value = self.get_json(key)
@@ -195,3 +210,14 @@ class ModelParameters(Mapping[str, Any]):
         if isinstance(value, list) and all(isinstance(item, str) for item in value):
             return list(value)
         raise self._bad(key, "a string or a list of strings")
+
+
+_GETTERS: dict[str, Any] = {
+    "float": ModelParameters.get_float,
+    "int": ModelParameters.get_int,
+    "bool": ModelParameters.get_bool,
+    "str": ModelParameters.get_str,
+    "object": ModelParameters.get_object,
+    "str_list": ModelParameters.get_str_list,
+    "json": ModelParameters.get_json,
+}

@@ -25,7 +25,7 @@ from gateway.core.messages import (
     ToolMessage,
     UserMessage,
 )
-from gateway.core.params import ModelParameters
+from gateway.core.params import FieldTable, ModelParameters
 from gateway.errors import InvalidRequestError, UnsupportedParameterError
 
 CHAT_PARAMETERS = frozenset(
@@ -36,10 +36,16 @@ CHAT_PARAMETERS = frozenset(
     }
 )
 
-# model.* key -> Cohere body field, by value type.
-_FLOATS = {p.TEMPERATURE: "temperature", p.TOP_P: "p", p.FREQUENCY_PENALTY: "frequency_penalty",
-           p.PRESENCE_PENALTY: "presence_penalty"}
-_INTS = {p.TOP_K: "k", p.MAX_COMPLETION_TOKENS: "max_tokens", p.SEED: "seed"}
+_FIELDS: FieldTable = {
+    p.TEMPERATURE: ("temperature", "float"),
+    p.TOP_P: ("p", "float"),
+    p.FREQUENCY_PENALTY: ("frequency_penalty", "float"),
+    p.PRESENCE_PENALTY: ("presence_penalty", "float"),
+    p.TOP_K: ("k", "int"),
+    p.MAX_COMPLETION_TOKENS: ("max_tokens", "int"),
+    p.SEED: ("seed", "int"),
+    p.STOP: ("stop_sequences", "str_list"),
+}
 
 # OpenAI tool_choice strings -> Cohere's; ``None`` means "send nothing" (Cohere's default is auto).
 _TOOL_CHOICE: dict[str, str | None] = {"auto": None, "required": "REQUIRED", "none": "NONE"}
@@ -162,15 +168,7 @@ def _thinking_object(thinking: dict[str, Any]) -> dict[str, Any]:
 
 def parameters_to_cohere(mp: ModelParameters) -> dict[str, Any]:
     """The body fields the ``model.*`` map asks for (everything but messages and tools)."""
-    body: dict[str, Any] = {}
-    for key, field in _FLOATS.items():
-        if (fv := mp.get_float(key)) is not None:
-            body[field] = fv
-    for key, field in _INTS.items():
-        if (iv := mp.get_int(key)) is not None:
-            body[field] = iv
-    if (stop := mp.get_str_list(p.STOP)) is not None:
-        body["stop_sequences"] = stop
+    body = mp.project(_FIELDS)
     if (choice := mp.get_json(p.TOOL_CHOICE)) is not None and (mapped := tool_choice_to_cohere(choice)):
         body["tool_choice"] = mapped
     if (fmt := mp.get_object(p.RESPONSE_FORMAT)) is not None and (converted := response_format_to_cohere(fmt)):

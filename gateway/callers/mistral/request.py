@@ -36,7 +36,7 @@ from gateway.core.messages import (
     ToolDefinition,
     UserMessage,
 )
-from gateway.core.params import ModelParameters
+from gateway.core.params import FieldTable, ModelParameters
 from gateway.errors import InvalidRequestError, UnsupportedParameterError
 
 SAFE_PROMPT = "model.safe_prompt"
@@ -52,11 +52,20 @@ CHAT_PARAMETERS = frozenset(
     }
 )
 
-_FLOATS = {p.TEMPERATURE: "temperature", p.TOP_P: "top_p", p.PRESENCE_PENALTY: "presence_penalty",
-           p.FREQUENCY_PENALTY: "frequency_penalty"}
-_INTS = {p.N: "n", p.SEED: "random_seed", p.MAX_COMPLETION_TOKENS: "max_tokens"}
-_BOOLS = {p.PARALLEL_TOOL_CALLS: "parallel_tool_calls", SAFE_PROMPT: "safe_prompt"}
-_STRINGS = {p.REASONING_EFFORT: "reasoning_effort", PROMPT_MODE: "prompt_mode"}
+_FIELDS: FieldTable = {
+    p.TEMPERATURE: ("temperature", "float"),
+    p.TOP_P: ("top_p", "float"),
+    p.PRESENCE_PENALTY: ("presence_penalty", "float"),
+    p.FREQUENCY_PENALTY: ("frequency_penalty", "float"),
+    p.N: ("n", "int"),
+    p.SEED: ("random_seed", "int"),
+    p.MAX_COMPLETION_TOKENS: ("max_tokens", "int"),
+    p.PARALLEL_TOOL_CALLS: ("parallel_tool_calls", "bool"),
+    SAFE_PROMPT: ("safe_prompt", "bool"),
+    p.REASONING_EFFORT: ("reasoning_effort", "str"),
+    PROMPT_MODE: ("prompt_mode", "str"),
+    p.STOP: ("stop", "str_list"),
+}
 _TOOL_CHOICES = {"auto": "auto", "none": "none", "required": "any", "any": "any"}
 _FORMATS = ("text", "json_object", "json_schema")
 
@@ -166,21 +175,7 @@ def response_format_to_mistral(fmt: dict[str, Any]) -> dict[str, Any]:
 
 def parameters_to_mistral(mp: ModelParameters) -> dict[str, Any]:
     """The body fields the ``model.*`` map asks for (everything but messages and tools)."""
-    body: dict[str, Any] = {}
-    for key, name in _FLOATS.items():
-        if (fv := mp.get_float(key)) is not None:
-            body[name] = fv
-    for key, name in _INTS.items():
-        if (iv := mp.get_int(key)) is not None:
-            body[name] = iv
-    for key, name in _BOOLS.items():
-        if (bv := mp.get_bool(key)) is not None:
-            body[name] = bv
-    for key, name in _STRINGS.items():
-        if (sv := mp.get_str(key)) is not None:
-            body[name] = sv
-    if (stop := mp.get_str_list(p.STOP)) is not None:
-        body["stop"] = stop
+    body = mp.project(_FIELDS)
     if (choice := mp.get_json(p.TOOL_CHOICE)) is not None:
         body["tool_choice"] = tool_choice_to_mistral(choice)
     if (fmt := mp.get_object(p.RESPONSE_FORMAT)) is not None:

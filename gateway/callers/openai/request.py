@@ -21,7 +21,7 @@ from gateway.core.messages import (
     ToolMessage,
     UserMessage,
 )
-from gateway.core.params import ModelParameters
+from gateway.core.params import FieldTable, ModelParameters
 
 CHAT_PARAMETERS = frozenset(
     {
@@ -31,11 +31,26 @@ CHAT_PARAMETERS = frozenset(
     }
 )
 
-_FLOATS = (p.TEMPERATURE, p.TOP_P, p.FREQUENCY_PENALTY, p.PRESENCE_PENALTY)
-_INTS = (p.SEED, p.N, p.TOP_LOGPROBS)
-_STRINGS = (p.REASONING_EFFORT, p.SERVICE_TIER, p.USER)
-_BOOLS = (p.LOGPROBS, p.PARALLEL_TOOL_CALLS, p.STORE)
-_OBJECTS = (p.RESPONSE_FORMAT, p.METADATA, p.LOGIT_BIAS)
+FIELDS: FieldTable = {
+    p.TEMPERATURE: ("temperature", "float"),
+    p.TOP_P: ("top_p", "float"),
+    p.FREQUENCY_PENALTY: ("frequency_penalty", "float"),
+    p.PRESENCE_PENALTY: ("presence_penalty", "float"),
+    p.SEED: ("seed", "int"),
+    p.N: ("n", "int"),
+    p.TOP_LOGPROBS: ("top_logprobs", "int"),
+    p.REASONING_EFFORT: ("reasoning_effort", "str"),
+    p.SERVICE_TIER: ("service_tier", "str"),
+    p.USER: ("user", "str"),
+    p.LOGPROBS: ("logprobs", "bool"),
+    p.PARALLEL_TOOL_CALLS: ("parallel_tool_calls", "bool"),
+    p.STORE: ("store", "bool"),
+    p.RESPONSE_FORMAT: ("response_format", "object"),
+    p.METADATA: ("metadata", "object"),
+    p.LOGIT_BIAS: ("logit_bias", "object"),
+    p.STOP: ("stop", "str_list"),
+    p.TOOL_CHOICE: ("tool_choice", "json"),
+}
 
 
 def message_to_openai(message: Message, quirks: Quirks) -> dict[str, Any]:
@@ -101,28 +116,9 @@ def tool_to_openai(tool: ToolDefinition) -> dict[str, Any]:
 
 def parameters_to_openai(mp: ModelParameters, quirks: Quirks) -> dict[str, Any]:
     """The body fields the ``model.*`` map asks for (everything but messages and tools)."""
-    body: dict[str, Any] = {}
-    for key in _FLOATS:
-        if (fv := mp.get_float(key)) is not None:
-            body[p.field_name(key)] = fv
-    for key in _INTS:
-        if (iv := mp.get_int(key)) is not None:
-            body[p.field_name(key)] = iv
-    for key in _STRINGS:
-        if (sv := mp.get_str(key)) is not None:
-            body[p.field_name(key)] = sv
-    for key in _BOOLS:
-        if (bv := mp.get_bool(key)) is not None:
-            body[p.field_name(key)] = bv
-    for key in _OBJECTS:
-        if (ov := mp.get_object(key)) is not None:
-            body[p.field_name(key)] = ov
+    body = mp.project(FIELDS)
     if (limit := mp.get_int(p.MAX_COMPLETION_TOKENS)) is not None:
         body[quirks.max_tokens_field] = limit
-    if (stop := mp.get_str_list(p.STOP)) is not None:
-        body["stop"] = stop
-    if (choice := mp.get_json(p.TOOL_CHOICE)) is not None:
-        body["tool_choice"] = choice
     return body
 
 
