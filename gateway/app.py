@@ -56,7 +56,7 @@ def _service_options(settings: Settings, prices: PriceTable | None = None) -> Se
     return ServiceOptions(drop_unsupported_params=settings.drop_unsupported_params, retry=retry,
                           cooldown_failures=settings.cooldown_failures, cooldown_seconds=settings.cooldown_seconds,
                           capture_bodies=settings.capture_bodies, secrets=_master_key(settings),
-                          prices=prices)
+                          prices=prices, node_id=settings.node_id)
 
 
 def _master_key(settings: Settings) -> tuple[str, ...]:

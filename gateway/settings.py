@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     config: Path | None = None
     master_key: SecretStr | None = None
     redis_url: str | None = None
+    node_id: int | None = Field(default=None, ge=0, le=15)
     drop_unsupported_params: bool = False
     max_body_bytes: int = 16 * 1024 * 1024
     capture_bodies: bool = False

@@ -21,7 +21,8 @@ _CLIENT_HEADERS = {
 }
 
 
-def service(request: Request) -> GatewayService:
+async def service(request: Request) -> GatewayService:
+    """Async on purpose: FastAPI runs a plain ``def`` dependency in its thread pool."""
     svc: GatewayService = request.app.state.service
     return svc
 

@@ -16,11 +16,23 @@ _MAX_MS = (1 << 41) - 1
 
 
 class Snowflake:
+    """Ids of one process. The 10 machine bits default to the process id, so the workers of one
+    server (which run at the same time and so have distinct pids) never mint the same id; replicas
+    writing to one database set distinct ``machine`` numbers (``GATEWAY_NODE_ID``)."""
+
     def __init__(self, machine: int | None = None) -> None:
-        self._machine = (machine if machine is not None else (os.getpid() ^ secrets.randbits(10))) & 0x3FF
+        self._machine = (machine if machine is not None else os.getpid()) & 0x3FF
         self._lock = threading.Lock()
         self._last_ms = 0
         self._sequence = 0
+
+    @classmethod
+    def for_process(cls, node_id: int | None = None) -> Snowflake:
+        """Machine bits: the pid (10 bits), or with a node id (0-15) the node in the top 4 bits and
+        the pid in the low 6, so replicas with distinct node ids never collide."""
+        if node_id is None:
+            return cls()
+        return cls(((node_id & 0xF) << 6) | (os.getpid() & 0x3F))
 
     def next_id(self) -> int:
         with self._lock:

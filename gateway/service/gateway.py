@@ -56,6 +56,7 @@ class ServiceOptions:
     cooldown_failures: int = 3
     cooldown_seconds: float = 30.0
     prices: PriceTable | None = None
+    node_id: int | None = None
     capture_bodies: bool = False
     secrets: tuple[str, ...] = ()
     """Values masked in captured bodies besides the provider credentials (the master key)."""
@@ -80,7 +81,7 @@ class GatewayService:
         self._http = http
         self._sink = sink
         self._options = options or ServiceOptions()
-        self._ids = Snowflake()
+        self._ids = Snowflake.for_process(self._options.node_id)
         self._cooldowns = Cooldowns(self._options.cooldown_failures, self._options.cooldown_seconds)
         self._secrets = known_secrets(router, *self._options.secrets) if self._options.capture_bodies else []
 

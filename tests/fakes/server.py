@@ -61,6 +61,7 @@ class Recorded:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
+    client_port: int | None = None
 
     def json(self) -> Any:
         return self.body
@@ -123,7 +124,8 @@ class FakeUpstream:
             except orjson.JSONDecodeError:
                 body = raw
             self.requests.append(Recorded(request.method, request.url.path, dict(request.query_params),
-                                          {k.lower(): v for k, v in request.headers.items()}, body))
+                                          {k.lower(): v for k, v in request.headers.items()}, body,
+                                          request.client.port if request.client else None))
             answer = self._script.popleft() if self._script else handler(request, body)
             return await self._render(answer)
 

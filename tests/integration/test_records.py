@@ -176,3 +176,12 @@ def test_readiness_reflects_the_database(gateway_factory: GatewayFactory, gatewa
     down = gateway_factory(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none", migrate_on_start=False)
     response = down.http.get("/readyz")
     assert response.status_code == 503 and response.json()["database"] == "unreachable"
+
+
+def test_upstream_connection_is_reused_after_a_stream(gateway: RunningGateway, fake_openai: FakeOpenAI) -> None:
+    """The relay reads past ``[DONE]`` to the end of the body, so the connection returns to the pool."""
+    for _ in range(3):
+        with gateway.http.stream("POST", "/v1/chat/completions", json={**BODY, "stream": True}) as response:
+            assert response.read().endswith(b"data: [DONE]\n\n")
+    ports = {request.client_port for request in fake_openai.requests}
+    assert len(fake_openai.requests) == 3 and len(ports) == 1
