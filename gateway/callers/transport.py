@@ -12,13 +12,14 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
 import httpcore
 import httpx
 from httpcore._backends.base import SOCKET_OPTION, AsyncNetworkBackend, AsyncNetworkStream
 from httpcore._utils import is_socket_readable
+from httpx._transports.default import map_httpcore_exceptions
 
 _READ_ERRORS = (ConnectionError, OSError, asyncio.IncompleteReadError)
 
@@ -117,17 +118,97 @@ class AsyncioBackend(AsyncNetworkBackend):
         await asyncio.sleep(seconds)
 
 
-class GatewayTransport(httpx.AsyncHTTPTransport):
-    """``httpx.AsyncHTTPTransport`` whose connection pool uses ``AsyncioBackend``."""
+_Key = tuple[bytes, bytes, int]
+
+
+class _PooledStream(httpx.AsyncByteStream):
+    """A response body that hands its connection back to the pool once closed."""
+
+    def __init__(self, stream: Any, connection: httpcore.AsyncHTTPConnection, pool: GatewayTransport,
+                 key: _Key) -> None:
+        self._stream = stream
+        self._connection = connection
+        self._pool = pool
+        self._key = key
+        self._released = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        with map_httpcore_exceptions():
+            async for part in self._stream:
+                yield part
+
+    async def aclose(self) -> None:
+        if self._released:
+            return
+        self._released = True
+        try:
+            with map_httpcore_exceptions():
+                await self._stream.aclose()
+        finally:
+            await self._pool.release(self._key, self._connection)
+
+
+class GatewayTransport(httpx.AsyncBaseTransport):
+    """An httpx transport with an O(1) connection pool over ``AsyncioBackend``.
+
+    httpcore's own pool matches every waiting request against every connection
+    on each request, so its cost grows with the square of concurrency (hundreds
+    of streams open at once). Here each origin keeps a stack of idle HTTP/1.1
+    connections: a request takes the most recently used one that is still
+    healthy (not expired, not closed by the server), or opens a new one; a
+    response, once closed, gives its connection back if it can be reused. At
+    most ``max_keepalive_connections`` idle connections are kept per origin.
+    """
 
     def __init__(self, limits: httpx.Limits) -> None:
-        super().__init__(limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            http1=True,
-            http2=False,
-            network_backend=AsyncioBackend(),
+        self._idle: dict[_Key, list[httpcore.AsyncHTTPConnection]] = {}
+        self._max_idle = limits.max_keepalive_connections or 100
+        self._expiry = limits.keepalive_expiry
+        self._ssl = httpx.create_ssl_context()
+        self._backend = AsyncioBackend()
+
+    async def _acquire(self, origin: httpcore.Origin, key: _Key) -> httpcore.AsyncHTTPConnection:
+        idle = self._idle.get(key)
+        while idle:
+            connection = idle.pop()
+            if connection.is_idle() and not connection.has_expired():
+                return connection
+            await connection.aclose()
+        ssl_context = self._ssl if origin.scheme == b"https" else None
+        return httpcore.AsyncHTTPConnection(origin, ssl_context=ssl_context, keepalive_expiry=self._expiry,
+                                            network_backend=self._backend)
+
+    async def release(self, key: _Key, connection: httpcore.AsyncHTTPConnection) -> None:
+        idle = self._idle.setdefault(key, [])
+        if connection.is_idle() and not connection.is_closed() and len(idle) < self._max_idle:
+            idle.append(connection)
+        else:
+            await connection.aclose()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        url = request.url
+        origin = httpcore.Origin(url.raw_scheme, url.raw_host, url.port or (443 if url.raw_scheme == b"https" else 80))
+        key = (origin.scheme, origin.host, origin.port)
+        core_request = httpcore.Request(
+            method=request.method,
+            url=httpcore.URL(scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path),
+            headers=request.headers.raw,
+            content=request.stream,
+            extensions=request.extensions,
         )
+        connection = await self._acquire(origin, key)
+        try:
+            with map_httpcore_exceptions():
+                response = await connection.handle_async_request(core_request)
+        except BaseException:
+            await connection.aclose()
+            raise
+        return httpx.Response(status_code=response.status, headers=response.headers,
+                              stream=_PooledStream(response.stream, connection, self, key),
+                              extensions=response.extensions)
+
+    async def aclose(self) -> None:
+        idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for connection in connections:
+                await connection.aclose()
