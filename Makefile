@@ -27,3 +27,18 @@ lint: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# `make bench` (BENCH_QUICK=1 for the ~3-minute version; BENCH_ARGS for more flags, e.g. --profile):
+# the gateway from .venv, the harness from bench/.venv-bench; bench/run.py installs LiteLLM into
+# bench/.venv-litellm itself. Results: bench/results/latest.{md,json,png}.
+BENCH_VENV := bench/.venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
+bench: $(STAMP) $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python bench/run.py $(if $(filter 1 true yes,$(BENCH_QUICK)),--quick) $(BENCH_ARGS)
