@@ -38,7 +38,13 @@ from gateway.core.results import (
     Usage,
     Verification,
 )
-from gateway.errors import GatewayError, InvalidRequestError, PermissionDeniedError, UnsupportedParameterError
+from gateway.errors import (
+    AuthenticationError,
+    GatewayError,
+    InvalidRequestError,
+    PermissionDeniedError,
+    UnsupportedParameterError,
+)
 from gateway.service.capture import BodyCapture, known_secrets
 from gateway.service.pricing import PriceTable
 from gateway.service.resilience import Attempt, Cooldowns, RetryPolicy, falls_back
@@ -72,6 +78,18 @@ def _factory(spec: ProviderSpec, capability: str, factory: Callable[[CallerConte
         raise InvalidRequestError(f"Provider '{spec.name}' does not support {capability}.", param="model",
                                   code="unsupported_capability")
     return factory
+
+
+def _require_credentials(route: Route) -> None:
+    """A clear 401 naming what to set, before any provider call."""
+    missing = route.spec.missing_credentials(route.credential)
+    if not missing:
+        return
+    env = route.spec.credential_env
+    hints = [" or ".join(env.get(k, k) for k in need.split("|")) for need in missing]
+    raise AuthenticationError(
+        f"No credential is configured for provider '{route.provider}': set {', '.join(hints)} "
+        "(or give it in the config file).", code="missing_provider_credential", provider=None)
 
 
 class GatewayService:
@@ -127,6 +145,7 @@ class GatewayService:
         error: GatewayError | None = None
         for route in routes:
             tracker.bind(route.provider, route.upstream_model, route.credential.secrets())
+            _require_credentials(route)
             retry = 0
             while True:
                 started = time.perf_counter()

@@ -185,3 +185,12 @@ def test_upstream_connection_is_reused_after_a_stream(gateway: RunningGateway, f
             assert response.read().endswith(b"data: [DONE]\n\n")
     ports = {request.client_port for request in fake_openai.requests}
     assert len(fake_openai.requests) == 3 and len(ports) == 1
+
+
+def test_a_missing_provider_credential_names_the_variable_to_set(gateway_factory: GatewayFactory) -> None:
+    gw = gateway_factory(env={})
+    response = gw.http.post("/v1/chat/completions", json=BODY)
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == "missing_provider_credential" and "set OPENAI_API_KEY" in error["message"]
+    assert gw.records()[0]["status"] == "FAILED"
