@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         engine = create_engine_for(settings.database_url)
         writer = RecordWriter(engine, max_queue=settings.record_queue_size,
                               batch_size=settings.record_batch_size, flush_interval=settings.record_flush_interval,
-                              spool_dir=settings.spool_dir)
+                              spool_dir=settings.spool_dir, retry_max=5.0)
         await writer.start()
         http = _http_client()
         app.state.writer = writer
