@@ -14,13 +14,12 @@ from typing import Any
 
 from gateway.callers.base import ChatCompletionOptions
 from gateway.callers.cohere.wire import NAME
+from gateway.callers.openai.request import user_content
 from gateway.core import params as p
 from gateway.core.messages import (
     AssistantMessage,
-    ImagePart,
     Message,
     SystemMessage,
-    TextPart,
     ToolDefinition,
     ToolMessage,
     UserMessage,
@@ -59,26 +58,12 @@ def message_to_cohere(message: Message) -> dict[str, Any]:
     if isinstance(message, SystemMessage):
         return {"role": "system", "content": message.content}
     if isinstance(message, UserMessage):
-        return {"role": "user", "content": _user_content(message)}
+        # Cohere v2 user content takes OpenAI's text / image_url blocks ("URL of an image. Can be
+        # either a base64 data URI or a web URL.").
+        return {"role": "user", "content": user_content(message)}
     if isinstance(message, AssistantMessage):
         return _assistant(message)
     return _tool(message)
-
-
-def _user_content(message: UserMessage) -> str | list[dict[str, Any]]:
-    if len(message.parts) == 1 and isinstance(message.parts[0], TextPart):
-        return message.parts[0].text
-    blocks: list[dict[str, Any]] = []
-    for part in message.parts:
-        if isinstance(part, TextPart):
-            blocks.append({"type": "text", "text": part.text})
-        elif isinstance(part, ImagePart):
-            # "URL of an image. Can be either a base64 data URI or a web URL."
-            image: dict[str, Any] = {"url": part.url}
-            if part.detail:
-                image["detail"] = part.detail
-            blocks.append({"type": "image_url", "image_url": image})
-    return blocks
 
 
 def _assistant(message: AssistantMessage) -> dict[str, Any]:

@@ -58,7 +58,7 @@ def message_to_openai(message: Message, quirks: Quirks) -> dict[str, Any]:
         role = message.role if quirks.developer_role else "system"
         return {"role": role, "content": message.content}
     if isinstance(message, UserMessage):
-        out: dict[str, Any] = {"role": "user", "content": _user_content(message)}
+        out: dict[str, Any] = {"role": "user", "content": user_content(message)}
         if message.name and quirks.message_name:
             out["name"] = message.name
         return out
@@ -70,7 +70,9 @@ def message_to_openai(message: Message, quirks: Quirks) -> dict[str, Any]:
     return _tool_to_openai(message)
 
 
-def _user_content(message: UserMessage) -> str | list[dict[str, Any]]:
+def user_content(message: UserMessage) -> str | list[dict[str, Any]]:
+    """A user message's content in OpenAI's shape: plain text, or ``text`` / ``image_url`` parts
+    (the URL may be a ``data:`` URL). Other OpenAI-shaped APIs (Cohere v2) take it as is."""
     if len(message.parts) == 1 and isinstance(message.parts[0], TextPart):
         return message.parts[0].text
     parts: list[dict[str, Any]] = []
