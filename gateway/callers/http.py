@@ -226,9 +226,6 @@ class ServerSentEvent:
     data: str
     id: str | None = None
 
-    def json(self) -> Any:
-        return orjson.loads(self.data)
-
 
 async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[ServerSentEvent]:
     """Decode a ``text/event-stream`` body incrementally (WHATWG SSE rules, ``\n`` or
@@ -270,19 +267,6 @@ async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[Ser
         data.append(tail[6:].decode("utf-8", "replace") if tail[5:6] == b" " else tail[5:].decode("utf-8", "replace"))
     if data:
         yield ServerSentEvent(event or "message", "\n".join(data), last_id)
-
-
-async def iter_json_lines(response: httpx.Response, provider: str) -> AsyncIterator[Any]:
-    """Decode a newline-delimited JSON body (one object per line)."""
-    try:
-        async for line in response.aiter_lines():
-            if line.strip():
-                try:
-                    yield orjson.loads(line)
-                except orjson.JSONDecodeError as exc:
-                    raise malformed(provider, "a stream line is not JSON") from exc
-    except httpx.HTTPError as exc:
-        raise transport_error(exc, provider) from exc
 
 
 def join_url(base: str, path: str) -> str:
