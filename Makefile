@@ -1,27 +1,39 @@
-# The two commands a new user needs: `make run` and `make test`.
+# The two commands a new user needs: `make run` (serving dependencies only) and `make test`
+# (adds the test, lint and vendor-SDK tools). Both set up .venv on first use.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck install clean bench
+.PHONY: run test lint typecheck install dev clean bench
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
-	touch $(STAMP)
+	touch $(RUN_STAMP) $@
 
-install: $(STAMP)
+install: $(RUN_STAMP)
 
-run: $(STAMP)
+dev: $(DEV_STAMP)
+
+run: $(RUN_STAMP)
+	@echo "gateway: the command is $(abspath $(BIN))/gateway; to run it by name in this shell:"
+	@echo "  export PATH=\"$(abspath $(BIN)):\$$PATH\"    (or: source $(VENV)/bin/activate)"
 	$(BIN)/gateway serve
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	@if command -v npm >/dev/null 2>&1; then npm install --silent --no-audit --no-fund --prefix tests/node >/dev/null; fi
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check gateway tests
 	$(BIN)/mypy --strict gateway
 
@@ -40,5 +52,5 @@ $(BENCH_STAMP): bench/requirements.txt
 	$(BENCH_VENV)/bin/pip install --quiet -r bench/requirements.txt
 	touch $(BENCH_STAMP)
 
-bench: $(STAMP) $(BENCH_STAMP)
+bench: $(RUN_STAMP) $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python bench/run.py $(if $(filter 1 true yes,$(BENCH_QUICK)),--quick) $(BENCH_ARGS)

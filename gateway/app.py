@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from gateway import __version__
 from gateway.api.errors import install_error_handlers
@@ -131,8 +132,9 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             engine.dispose()
             uninstall_redaction()
 
-    app = FastAPI(title="gateway", version=__version__, lifespan=lifespan,
-                  description="OpenAI-compatible gateway in front of many AI providers.")
+    # /docs and /redoc with their scripts served by the gateway itself, not from a CDN
+    app = FastAPIOffline(title="gateway", version=__version__, lifespan=lifespan,
+                         description="OpenAI-compatible gateway in front of many AI providers.")
     app.state.master_key = settings.master_key.get_secret_value() if settings.master_key else None
     app.state.started_at = int(time.time())
     app.state.settings = settings

@@ -1,4 +1,4 @@
-"""Validate bodies against OpenAI's own OpenAPI document (../shared/openai-openapi/openapi.yaml)."""
+"""Validate bodies against OpenAI's own OpenAPI document, kept in ``tests/data/openai-openapi/`` (see its SOURCE)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "shared" / "openai-openapi" / "openapi.yaml"
+SPEC_PATH = Path(__file__).resolve().parent / "data" / "openai-openapi" / "openapi.yaml"
 _URI = "urn:openai-openapi"
 
 

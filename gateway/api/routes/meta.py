@@ -6,6 +6,7 @@ import asyncio
 import time
 
 from fastapi import APIRouter, Depends, Request, Response
+from starlette.responses import RedirectResponse
 
 from gateway.api.deps import authorize, call_info, require_key, service
 from gateway.api.responses import JSONResponse
@@ -63,6 +64,12 @@ async def prometheus_metrics(request: Request) -> Response:
     """Prometheus text exposition (behind the master key when authentication is on)."""
     body = request.app.state.metrics.exposition()
     return Response(body, media_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@router.get("/", include_in_schema=False)
+async def root(request: Request) -> RedirectResponse:
+    """A browser pointed at the base URL lands on the dashboard."""
+    return RedirectResponse(request.scope.get("root_path", "") + "/dashboard", status_code=307)
 
 
 @router.get("/healthz", responses=ok(HealthResponse))
