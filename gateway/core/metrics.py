@@ -89,7 +89,13 @@ def build_metrics(
     return out
 
 
+def decimal_text(value: Decimal) -> str:
+    """``value`` in plain positional notation, never exponent form, keeping its exponent:
+    ``Decimal("4.50000E-7")`` is ``"0.000000450000"``. The one text of a cost, in metrics and JSON."""
+    return f"{value:f}"
+
+
 def cost_metrics(input_cost: Decimal, output_cost: Decimal, total: Decimal) -> list[Metric]:
-    """``INPUT_COST``, ``OUTPUT_COST`` and ``COST`` as plain decimal strings (never exponent form)."""
-    return [_metric(INPUT_COST, f"{input_cost:f}"), _metric(OUTPUT_COST, f"{output_cost:f}"),
-            _metric(COST, f"{total:f}")]
+    """``INPUT_COST``, ``OUTPUT_COST`` and ``COST`` as ``decimal_text`` strings."""
+    return [_metric(INPUT_COST, decimal_text(input_cost)), _metric(OUTPUT_COST, decimal_text(output_cost)),
+            _metric(COST, decimal_text(total))]

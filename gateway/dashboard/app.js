@@ -1,6 +1,7 @@
 // Gateway activity dashboard. No dependencies; every datum comes from /v1/activity*.
 // The master key (when the gateway has one) is kept in sessionStorage and sent as a
-// Bearer token. Data is always inserted as text, never as HTML.
+// Bearer token. Data is always inserted as text, never as HTML. Costs are USD decimal strings
+// (null when unpriced). Auto-refresh runs every REFRESH_SECONDS, or every `?refresh=N` seconds.
 "use strict";
 
 (() => {
@@ -9,7 +10,10 @@
   const BUCKETS = { 900: 30, 3600: 60, 86400: 900, 604800: 7200 };
   const SVG_NS = "http://www.w3.org/2000/svg";
   const DASH = "\u2014";
-  const state = { cursor: null, nextCursor: null, page: 1, filters: {}, detail: null, lastRow: null, seq: 0 };
+  const REFRESH_SECONDS = 10;
+  const REFRESH_STORAGE = "gateway.autoRefresh";
+  const state = { cursor: null, nextCursor: null, page: 1, filters: {}, detail: null, lastRow: null, seq: 0,
+    refreshTimer: null };
   const $ = (id) => document.getElementById(id);
 
   class AuthError extends Error {}
@@ -49,6 +53,33 @@
   const source = (rec) => (rec.metadata && (rec.metadata.source || rec.metadata.user_agent)) || DASH;
   const model = (rec) => rec.model_requested || rec.model_answered || DASH;
   const tokens = (rec) => `${fmtInt(rec.input_tokens)} / ${fmtInt(rec.output_tokens)}`;
+  const cost = (rec) => rec.cost ?? metric(rec, "COST");
+  const streamed = (rec) => (typeof rec.stream === "boolean" ? (rec.stream ? "yes" : "no") : DASH);
+
+  const usd = {};
+  function money(digits) {
+    usd[digits] ??= new Intl.NumberFormat("en-US",
+      { style: "currency", currency: "USD", minimumFractionDigits: 2, maximumFractionDigits: digits });
+    return usd[digits];
+  }
+  // A USD amount (decimal string) as money: cents from $1 up, three significant digits below
+  // (at most 12 decimals, trailing zeros trimmed to 2), "$0.00" for zero, DASH when unpriced.
+  function fmtMoney(value) {
+    if (value === null || value === undefined || value === "") return DASH;
+    const amount = Number(value);
+    if (!Number.isFinite(amount)) return DASH;
+    const size = Math.abs(amount);
+    const digits = size >= 1 || size === 0 ? 2 : Math.min(12, 2 - Math.floor(Math.log10(size)));
+    return money(digits).format(amount);
+  }
+  const exactMoney = (value) => (value === null || value === undefined ? "Not priced" : `${value} USD`);
+  function moneyNode(value) {
+    return el("span", { class: "money", title: exactMoney(value) }, fmtMoney(value));
+  }
+  function errorText(rec) {
+    if (!rec.error_message) return rec.error_type || "";
+    return rec.error_type ? `${rec.error_type}: ${rec.error_message}` : rec.error_message;
+  }
 
   function el(tag, attrs = {}, text) {
     const node = document.createElement(tag);
@@ -58,6 +89,21 @@
   }
   function statusPill(status) {
     return el("span", { class: "pill status-" + String(status).toLowerCase() }, status);
+  }
+  function createdCell(iso) {
+    const text = fmtDate(iso);
+    const [date, time] = text.split(" ");
+    if (!time) return text;
+    const node = el("time", { datetime: iso, title: text });
+    node.append(el("span", {}, date), " ", el("span", {}, time));
+    return node;
+  }
+  function statusCell(rec) {
+    const parts = document.createDocumentFragment();
+    parts.append(statusPill(rec.status));
+    const error = errorText(rec);
+    if (error) parts.append(el("span", { class: "row-error", title: error }, rec.error_message || rec.error_type));
+    return parts;
   }
   function setBusy(name, busy) { document.body.dataset[name] = busy ? "loading" : "ready"; }
   function say(message) { $("status-line").textContent = message; }
@@ -86,7 +132,8 @@
       $("next").disabled = !page.next_cursor;
       $("newest").disabled = state.cursor === null;
       $("page-label").textContent = `Page ${state.page}`;
-      say("Updated " + fmtDate(new Date().toISOString(), false));
+      say("");
+      $("updated").textContent = "Updated " + fmtDate(new Date().toISOString(), false);
     } finally {
       if (seq === state.seq) setBusy("table", false);
     }
@@ -94,16 +141,20 @@
 
   function renderRows(records) {
     const body = $("requests").tBodies[0];
+    const focused = body.contains(document.activeElement) ? document.activeElement.dataset.id : undefined;
     body.replaceChildren(...records.map(rowFor));
     $("empty").hidden = records.length > 0;
+    const again = focused && [...body.rows].find((row) => row.dataset.id === focused);
+    if (again) again.focus();
   }
 
   function rowFor(rec) {
     const row = el("tr", { tabindex: "0", "data-id": rec.id });
     const cells = [
-      [source(rec)], [rec.provider || DASH], [model(rec)], [fmtDate(rec.created_at)], [statusPill(rec.status)],
+      [source(rec)], [rec.provider || DASH], [model(rec)], [rec.endpoint || DASH], [streamed(rec)],
+      [createdCell(rec.created_at), "created"], [statusCell(rec), "status"],
       [fmtMs(rec.time_taken_ms), "num"], [fmtMs(rec.first_token_ms), "num"], [tokens(rec), "num"],
-      [metric(rec, "COST") ?? DASH, "num"], [rec.key_id || DASH], [String(rec.http_status), "num"],
+      [moneyNode(cost(rec)), "num"], [rec.key_id || DASH], [String(rec.http_status), "num"],
     ];
     for (const [value, cls] of cells) {
       const cell = el("td", cls ? { class: cls } : {});
@@ -172,7 +223,8 @@
       ["Stream", rec.stream ? "yes" : "no"], ["Created", fmtDate(rec.created_at)],
       ["Time taken", fmtMs(rec.time_taken_ms)], ["Time to first token", fmtMs(rec.first_token_ms)],
       ["Tokens in / out / total", `${tokens(rec)} / ${fmtInt(rec.total_tokens)}`],
-      ["Cost", metric(rec, "COST")], ["Key", rec.key_id],
+      ["Cost", fmtMoney(cost(rec))],
+      ["Input / output cost", `${fmtMoney(rec.input_cost)} / ${fmtMoney(rec.output_cost)}`], ["Key", rec.key_id],
       ["Error type", rec.error_type], ["Error message", rec.error_message],
     ]);
     const extra = Object.entries(rec.metadata || {}).map(([k, v]) => [k.replaceAll("_", " "), asText(v)]);
@@ -341,17 +393,19 @@
       svgEl("rect", { x: 0, y: 0, width: inW, height: 10, class: "bar" }, bar);
       svgEl("rect", { x: inW, y: 0, width: outW, height: 10, class: "bar out" }, bar);
       return [m.model || DASH, m.provider || DASH, fmtInt(m.requests), fmtInt(m.input_tokens),
-        fmtInt(m.output_tokens), m.cost, bar];
+        fmtInt(m.output_tokens), moneyNode(m.cost), bar];
     });
     container.replaceChildren(...table(
-      ["Model", "Provider", "Requests", "Tokens in", "Tokens out", "Cost", "Tokens (in | out)"],
+      ["Model", "Provider", "Requests", "Tokens in", "Tokens out", "Cost (USD)", "Tokens (in | out)"],
       rows, "No requests in this window.", [2, 3, 4, 5]));
   }
 
   function fillDatalists(models) {
-    const options = (values) => [...new Set(values.filter(Boolean))].sort().map((v) => el("option", { value: v }));
-    $("providers").replaceChildren(...options(models.map((m) => m.provider)));
-    $("models").replaceChildren(...options(models.map((m) => m.model)));
+    for (const [list, values] of [[$("providers"), models.map((m) => m.provider)], [$("models"), models.map((m) => m.model)]]) {
+      const wanted = [...new Set(values.filter(Boolean))].sort();
+      if (wanted.join("\n") === [...list.options].map((o) => o.value).join("\n")) continue;
+      list.replaceChildren(...wanted.map((v) => el("option", { value: v })));
+    }
   }
 
   async function loadCharts() {
@@ -375,6 +429,39 @@
     } finally {
       setBusy("charts", false);
     }
+  }
+
+  // ---- Auto-refresh ------------------------------------------------------------------
+  function refreshSeconds() {
+    const seconds = Number(new URLSearchParams(location.search).get("refresh"));
+    return Number.isFinite(seconds) && seconds > 0 ? seconds : REFRESH_SECONDS;
+  }
+
+  // True while a refresh would change nothing the user chose: the newest page, no request open.
+  const mayRefresh = () => state.cursor === null && !$("detail").open && !$("app").hidden;
+
+  // Keeps one timer while the toggle is on and the tab is visible; each tick reloads the
+  // newest page (with the applied filters) and the charts, or skips while mayRefresh() is false.
+  function scheduleRefresh() {
+    clearTimeout(state.refreshTimer);
+    state.refreshTimer = null;
+    if (!$("auto-refresh").checked || document.visibilityState !== "visible") return;
+    state.refreshTimer = setTimeout(async () => {
+      if (mayRefresh()) await Promise.all([guarded(loadPage)(), guarded(loadCharts)()]);
+      if (state.refreshTimer !== null) scheduleRefresh();
+    }, refreshSeconds() * 1000);
+  }
+
+  function wireRefresh() {
+    const toggle = $("auto-refresh");
+    toggle.checked = sessionStorage.getItem(REFRESH_STORAGE) !== "off";
+    $("refresh-every").textContent = `${refreshSeconds()} s`;
+    toggle.addEventListener("change", () => {
+      sessionStorage.setItem(REFRESH_STORAGE, toggle.checked ? "on" : "off");
+      scheduleRefresh();
+    });
+    document.addEventListener("visibilitychange", scheduleRefresh);
+    scheduleRefresh();
   }
 
   // ---- Access and wiring -------------------------------------------------------------
@@ -436,5 +523,6 @@
   }
 
   wire();
+  wireRefresh();
   loadAll();
 })();

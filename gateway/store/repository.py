@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Engine, Row, func, or_, select
 
 from gateway.core.ids import id_floor
+from gateway.core.metrics import decimal_text
 from gateway.store.models import ATTEMPTS, RECORDS, as_utc
 
 MAX_PAGE_SIZE = 500
@@ -133,7 +134,8 @@ _ID_COLUMNS = frozenset({"id", "record_id"})
 
 
 def row_dict(row: Row[Any]) -> dict[str, Any]:
-    """A row as a JSON-ready dict keyed by column name; datetimes as ISO 8601 (UTC).
+    """A row as a JSON-ready dict keyed by column name; datetimes as ISO 8601 (UTC), decimals
+    (costs) as ``decimal_text``, the same text as their ``*_COST`` metrics.
 
     64-bit ids are strings, since JavaScript numbers cannot hold them exactly."""
     return {
@@ -145,5 +147,5 @@ def _json_ready(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return as_utc(value).isoformat()
     if isinstance(value, Decimal):
-        return str(value)
+        return decimal_text(value)
     return value

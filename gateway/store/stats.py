@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Text, cast, func, select
 
-from gateway.core.metrics import STATUS_FAILED
+from gateway.core.metrics import STATUS_FAILED, decimal_text
 from gateway.store.models import RECORDS, as_utc
 
 DEFAULT_MAX_ROWS = 200_000
@@ -91,7 +91,8 @@ class StatsRepository:
         (status ``FAILED``) counts and nearest-rank p50/p95/p99 of ``time_taken_ms`` and,
         over streamed requests that produced a token, ``first_token_ms`` (``None`` when
         there is no value). ``by_model`` sums requests and tokens exactly; ``cost`` (a
-        decimal string) sums the ``COST`` metric. When the window holds more than
+        decimal string) sums the ``COST`` metric, and is ``None`` when none of the group's
+        records carries one (unpriced, not free). When the window holds more than
         ``max_rows`` rows, buckets and costs use only the newest ``max_rows`` of them,
         ``capped`` is true and ``note`` says so."""
         timeline, capped_timeline = self._timeline_rows(window)
@@ -145,7 +146,7 @@ class StatsRepository:
             rows = connection.execute(query).all()
         out = [{"model": row.model, "provider": row.provider, "requests": int(row.requests),
                 "input_tokens": int(row.input_tokens), "output_tokens": int(row.output_tokens),
-                "cost": _decimal_text(costs.get((row.model, row.provider), Decimal(0)))} for row in rows]
+                "cost": _decimal_text(costs.get((row.model, row.provider)))} for row in rows]
         out.sort(key=lambda item: (-item["requests"], item["model"] or "", item["provider"] or ""))
         return out
 
@@ -190,6 +191,8 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def _decimal_text(value: Decimal) -> str:
-    """``value`` in plain (never scientific) notation; zero is ``"0"``."""
-    return "0" if value == 0 else format(value, "f")
+def _decimal_text(value: Decimal | None) -> str | None:
+    """``value`` in plain (never scientific) notation; zero is ``"0"``, ``None`` stays ``None``."""
+    if value is None:
+        return None
+    return "0" if value == 0 else decimal_text(value)

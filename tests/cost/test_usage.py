@@ -139,6 +139,21 @@ def test_config_prices_override_the_shipped_ones(gateway_factory: GatewayFactory
     assert Decimal(records["added"]["cost"]) == Decimal("0.000012500000")
 
 
+def test_activity_costs_read_as_their_metrics_never_in_exponent_form(gateway_factory: GatewayFactory,
+                                                                     fake_openai: FakeOpenAI) -> None:
+    config = "prices:\n  openai/gpt-4o-mini: {input: '0.01', output: '0.05'}\n"
+    gw = start(gateway_factory, fake_openai, config=config)
+    assert chat(gw, "tiny") == 200
+    listed = by_request_id(gw)["tiny"]
+    fetched = gw.http.get("/v1/activity/tiny", headers=AUTH).json()
+    # 11 * 0.01 / 1e6 and 7 * 0.05 / 1e6 USD: below 1e-6, where str(Decimal) switches to "1.10000E-7"
+    expected = ("0.000000110000", "0.000000350000", "0.000000460000")
+    for record in (listed, fetched):
+        metrics = metrics_of(record)
+        assert (record["input_cost"], record["output_cost"], record["cost"]) == expected
+        assert tuple(metrics[name]["value"] for name in ("INPUT_COST", "OUTPUT_COST", "COST")) == expected
+
+
 def test_usage_needs_the_master_key_and_valid_parameters(gateway_factory: GatewayFactory,
                                                          fake_openai: FakeOpenAI) -> None:
     gw = start(gateway_factory, fake_openai)

@@ -73,10 +73,9 @@ class Browser:
     def new_page(self, width: int = 1440, height: int = 1000) -> Page:
         target = self.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-        page = Page(self, session)
+        page = Page(self, session, width, height)
         page.call("Page.enable")
-        page.call("Emulation.setDeviceMetricsOverride",
-                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+        page.resize(width, height)
         return page
 
     def close(self) -> None:
@@ -91,9 +90,15 @@ class Browser:
 
 
 class Page:
-    def __init__(self, browser: Browser, session: str) -> None:
+    def __init__(self, browser: Browser, session: str, width: int, height: int) -> None:
         self._browser = browser
         self._session = session
+        self.width, self.height = width, height
+
+    def resize(self, width: int, height: int) -> None:
+        """Lay the page out in a ``width`` x ``height`` CSS pixel viewport."""
+        self.call("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self._browser.send(method, params, self._session)
@@ -135,7 +140,16 @@ class Page:
     def type_text(self, text: str) -> None:
         self.call("Input.insertText", {"text": text})
 
-    def screenshot(self, path: Path) -> Path:
-        data = self.call("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True})["data"]
+    def screenshot(self, path: Path, full_page: bool = True) -> Path:
+        """Write a PNG of the viewport, or of the whole page laid out at the viewport's width
+        (the viewport grown to the page's height for the capture, then restored)."""
+        if full_page:
+            self.resize(self.width, max(self.height, int(self.evaluate("document.documentElement.scrollHeight"))))
+            self.evaluate("new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        try:
+            data = self.call("Page.captureScreenshot", {"format": "png"})["data"]
+        finally:
+            if full_page:
+                self.resize(self.width, self.height)
         path.write_bytes(base64.b64decode(data))
         return path

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
-from collections.abc import Iterator
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -28,18 +27,11 @@ pytestmark = pytest.mark.browser
 MASTER_KEY = "mk-browser-test"
 ROWS_JS = "[...document.querySelectorAll('#requests tbody tr')].map(r => [...r.cells].map(c => c.textContent))"
 IDS_JS = "[...document.querySelectorAll('#requests tbody tr')].map(r => r.dataset.id)"
+PILLS_JS = "[...document.querySelectorAll('#requests tbody tr .pill')].map(p => p.textContent)"
+COST_TITLES_JS = "[...document.querySelectorAll('#requests tbody tr')].map(r => r.cells[10].firstChild.title)"
 PANEL_JS = "document.getElementById('panel').innerText"
-SOURCE, PROVIDER, MODEL, STATUS, TTFT, TOKENS, COST, HTTP = 0, 1, 2, 4, 6, 7, 8, 10
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
-    binary = shutil.which("chromium")
-    if binary is None:
-        pytest.skip("Chromium is not installed (apt-get install -y chromium); the dashboard browser tests need it")
-    chromium = Browser.launch(binary, tmp_path_factory.mktemp("chromium") / "profile")
-    yield chromium
-    chromium.close()
+SOURCE, PROVIDER, MODEL, ENDPOINT, STREAM, STATUS, TTFT, TOKENS, COST, HTTP = 0, 1, 2, 3, 4, 6, 8, 9, 10, 12
+DASH = "\u2014"
 
 
 def chat(gw: RunningGateway, model: str, headers: dict[str, str], **extra: Any) -> int:
@@ -86,28 +78,42 @@ def wait_for_rows(page: Page, count: int) -> list[list[str]]:
 def check_table(page: Page, records: list[dict[str, Any]]) -> None:
     rows = wait_for_rows(page, 6)
     assert page.evaluate(IDS_JS) == [r["id"] for r in records], "newest first, as the API lists them"
-    by_status = sorted(row[STATUS] for row in rows)
-    assert by_status == ["FAILED"] + ["SUCCESS"] * 5
-    failed = next(row for row in rows if row[STATUS] == "FAILED")
-    assert (failed[SOURCE], failed[PROVIDER], failed[MODEL], failed[HTTP]) == (
-        "browser-test", "openai", "openai/gpt-4o-mini", "502")
+    assert sorted(page.evaluate(PILLS_JS)) == ["FAILED"] + ["SUCCESS"] * 5
+    failed_record = next(r for r in records if r["status"] == "FAILED")
+    failed = next(row for row in rows if row[STATUS].startswith("FAILED"))
+    assert (failed[SOURCE], failed[PROVIDER], failed[MODEL], failed[HTTP], failed[COST]) == (
+        "browser-test", "openai", "openai/gpt-4o-mini", "502", DASH)
+    assert failed[STATUS] == "FAILED" + failed_record["error_message"], "the error shows under the pill"
     priced = rows[records.index(next(r for r in records if r["request_id"] == "priced-1"))]
-    assert (priced[SOURCE], priced[COST], priced[MODEL]) == ("priced", "0.0042", "openai/gpt-4.1")
+    assert (priced[SOURCE], priced[COST], priced[MODEL]) == ("priced", "$0.0042", "openai/gpt-4.1")
     streamed = next(row for row in rows if row[MODEL] == "openai/gpt-4o")
     assert streamed[SOURCE].startswith("python-httpx/"), "no source header: the user agent is shown"
+    assert (streamed[ENDPOINT], streamed[STREAM]) == ("chat.completions", "yes")
     streamed_record = next(r for r in records if r["model_requested"] == "openai/gpt-4o")
-    cost = next((m["value"] for m in streamed_record["metrics"] if m["name"] == "COST"), "\u2014")
-    assert streamed[TTFT].endswith("ms") and streamed[COST] == cost, "cost is the record's COST metric"
+    assert streamed_record["cost"] is not None, "the fake's gpt-4o answer is priced"
+    titles = page.evaluate(COST_TITLES_JS)
+    assert titles[records.index(streamed_record)] == streamed_record["cost"] + " USD", "exact cost in the title"
+    assert streamed[TTFT].endswith("ms") and streamed[COST].startswith("$")
     assert sum(row[TOKENS] == "11 / 7" for row in rows) == 3
 
 
-def cost_by_model(records: list[dict[str, Any]]) -> dict[str, Decimal]:
-    """Each model's summed ``COST`` metric (0 when unpriced)."""
-    totals: dict[str, Decimal] = {}
+def cost_by_model(records: list[dict[str, Any]]) -> dict[str, Decimal | None]:
+    """Each model's summed ``COST`` metric (``None`` when none of its records was priced)."""
+    totals: dict[str, Decimal | None] = {}
     for record in records:
-        cost = next((Decimal(m["value"]) for m in record["metrics"] if m["name"] == "COST"), Decimal(0))
-        totals[record["model_requested"]] = totals.get(record["model_requested"], Decimal(0)) + cost
+        cost = next((Decimal(m["value"]) for m in record["metrics"] if m["name"] == "COST"), None)
+        total = totals.get(record["model_requested"])
+        totals[record["model_requested"]] = total if cost is None else (total or Decimal(0)) + cost
     return totals
+
+
+def shown_cost(text: str, title: str) -> Decimal | None:
+    """The exact amount behind a money cell (its title), checking the cell's text agrees."""
+    if title == "Not priced":
+        assert text == DASH
+        return None
+    assert text.startswith("$") and title.endswith(" USD")
+    return Decimal(title.removesuffix(" USD"))
 
 
 def check_charts(page: Page, records: list[dict[str, Any]]) -> None:
@@ -115,17 +121,17 @@ def check_charts(page: Page, records: list[dict[str, Any]]) -> None:
     assert page.evaluate("document.querySelectorAll('#chart-requests rect.bar').length") >= 2
     assert page.evaluate("document.querySelectorAll('#chart-requests rect.error').length") >= 1
     assert page.evaluate("document.querySelectorAll('#chart-latency .line, #chart-latency .dot').length") >= 3
-    models = page.evaluate("[...document.querySelectorAll('#chart-models tbody tr')]"
-                           ".map(r => [r.cells[0].textContent, r.cells[5].textContent])")
-    assert [m for m, _ in sorted(models)] == ["openai/gpt-4.1", "openai/gpt-4o", "openai/gpt-4o-mini"]
-    assert {model: Decimal(cost) for model, cost in models} == cost_by_model(records)
+    models = page.evaluate("[...document.querySelectorAll('#chart-models tbody tr')].map(r => "
+                           "[r.cells[0].textContent, r.cells[5].textContent, r.cells[5].firstChild.title])")
+    assert [m for m, _, _ in sorted(models)] == ["openai/gpt-4.1", "openai/gpt-4o", "openai/gpt-4o-mini"]
+    assert {model: shown_cost(text, title) for model, text, title in models} == cost_by_model(records)
 
 
 def check_failed_detail(page: Page, record: dict[str, Any], shots: Path) -> None:
     page.evaluate("document.getElementById('f-status').value = 'FAILED';"
                   "document.querySelector('#filters button[type=submit]').click()")
-    rows = wait_for_rows(page, 1)
-    assert rows[0][STATUS] == "FAILED"
+    wait_for_rows(page, 1)
+    assert page.evaluate(PILLS_JS) == ["FAILED"]
     page.evaluate("document.querySelector('#requests tbody tr').focus()")
     page.press("Enter", "Enter", 13)
     page.wait_for("document.getElementById('detail').open && document.body.dataset.detail === 'ready'")
@@ -172,7 +178,7 @@ def test_no_login_without_a_master_key_and_keyset_paging(browser: Browser, gatew
     finally:
         engine.dispose()
     page = browser.new_page()
-    page.goto(gateway.url + "/dashboard")
+    page.goto(gateway.url + "/dashboard?refresh=1")
     first = wait_for_rows(page, 50)
     assert page.evaluate("document.getElementById('login').hidden && document.getElementById('logout').hidden")
     assert first[0][SOURCE] == "old-54" and first[-1][SOURCE] == "old-5"
@@ -181,5 +187,8 @@ def test_no_login_without_a_master_key_and_keyset_paging(browser: Browser, gatew
     assert [row[SOURCE] for row in second] == [f"old-{n}" for n in range(4, -1, -1)]
     assert page.evaluate("document.getElementById('next').disabled && document.getElementById('page-label')"
                          ".textContent === 'Page 2'")
+    time.sleep(2.2)
+    assert [row[SOURCE] for row in wait_for_rows(page, 5)] == [f"old-{n}" for n in range(4, -1, -1)], (
+        "auto-refresh (every second here) leaves an older page alone")
     page.evaluate("document.getElementById('newest').click()")
     assert wait_for_rows(page, 50)[0][SOURCE] == "old-54"

@@ -68,8 +68,16 @@ def test_by_model_sums_tokens_and_cost_metric(engine: Engine) -> None:
         {"model": "openai/gpt-4o-mini", "provider": "openai", "requests": 6, "input_tokens": 150,
          "output_tokens": 25, "cost": "0.0075"},
         {"model": "anthropic/claude-3-5-haiku", "provider": "anthropic", "requests": 5, "input_tokens": 50,
-         "output_tokens": 25, "cost": "0"},
+         "output_tokens": 25, "cost": None},
     ]
+
+
+def test_by_model_cost_is_null_only_when_no_record_was_priced(engine: Engine) -> None:
+    insert(engine, [record_row(0, T0, model="free", metrics=cost_metrics("0.000000000000")),
+                    record_row(1, T0, model="mixed", metrics=cost_metrics("4.5E-7")),
+                    record_row(2, T0, model="mixed"), record_row(3, T0, model="unpriced")])
+    by_model = StatsRepository(engine).activity_stats(WINDOW)["by_model"]
+    assert {m["model"]: m["cost"] for m in by_model} == {"free": "0", "mixed": "0.00000045", "unpriced": None}
 
 
 def test_a_window_over_the_row_cap_says_so(engine: Engine) -> None:
@@ -130,7 +138,7 @@ def test_stats_endpoint_serves_the_documented_shape(gateway_factory: GatewayFact
     assert [b["requests"] for b in body["buckets"]] == [10, 0, 1]
     assert body["buckets"][0]["p95_ms"] == 10.0
     assert {m["model"]: m["cost"] for m in body["by_model"]} == {
-        "openai/gpt-4o-mini": "0.0075", "anthropic/claude-3-5-haiku": "0"}
+        "openai/gpt-4o-mini": "0.0075", "anthropic/claude-3-5-haiku": None}
 
 
 @pytest.mark.parametrize(("params", "param"), [

@@ -7,6 +7,7 @@ import datetime as dt
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +172,23 @@ async def test_success_failed_and_cancelled_records_round_trip(engine: Engine) -
             "value": record.status,
             "description": m.DESCRIPTIONS[m.STATUS],
         }
+
+
+async def test_costs_read_back_as_the_same_plain_decimal_text_as_their_metrics(engine: Engine) -> None:
+    costs = Decimal("0.000000450000"), Decimal("0E-12"), Decimal("0.000000450000")
+    record = make_record(1, input_cost=costs[0], output_cost=costs[1], cost=costs[2])
+    record.metrics.extend(m.cost_metrics(*costs))
+    await write(engine, [record])
+    repo = ActivityRepository(engine)
+    listed = repo.list_records(ActivityFilters()).items[0]
+    fetched = repo.get_record(record.request_id)
+    assert fetched is not None
+    for stored in (listed, fetched):
+        metric = {item["name"]: item["value"] for item in stored["metrics"]}
+        assert (stored["input_cost"], stored["output_cost"], stored["cost"]) == (
+            "0.000000450000", "0.000000000000", "0.000000450000")
+        assert (metric[m.INPUT_COST], metric[m.OUTPUT_COST], metric[m.COST]) == (
+            stored["input_cost"], stored["output_cost"], stored["cost"])
 
 
 async def test_created_at_comes_back_in_utc(engine: Engine) -> None:

@@ -87,13 +87,13 @@ async def activity_stats(
                       "p50_ms", "p95_ms", "p99_ms",                    # time taken
                       "ttft_p50_ms", "ttft_p95_ms", "ttft_p99_ms"}],  # time to first token
          "by_model": [{"model", "provider", "requests": int, "input_tokens": int,
-                       "output_tokens": int, "cost": "decimal string"}],
+                       "output_tokens": int, "cost": "decimal string" | null}],
          "rows": int, "capped": bool, "note": str (only when capped)}
 
     ``buckets`` covers the window oldest first, empty buckets included; errors are
     requests with status ``FAILED``; percentiles are nearest-rank in milliseconds, or
-    ``null`` for a bucket without values; ``cost`` sums the records' ``COST`` metrics
-    (``"0"`` when none). ``by_model`` is sorted by requests, most first. 400 when
+    ``null`` for a bucket without values; ``cost`` (USD) sums the records' ``COST`` metrics
+    (``null`` when none of them was priced). ``by_model`` is sorted by requests, most first. 400 when
     ``since >= until`` or the window needs more than 2000 buckets."""
     end = as_utc(until) if until else dt.datetime.now(dt.UTC)
     start = as_utc(since) if since else window_start(end, dt.timedelta(hours=1))
