@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ipaddress
 import logging
 import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from gateway import cli_activity, cli_config, cli_keys, cli_ops
 from gateway.cli_keys import CliError
-from gateway.config import ConfigError, load_config
+from gateway.config import ConfigError
+from gateway.log_setup import configure_logging, uvicorn_log_options
 from gateway.settings import Settings
 
 log = logging.getLogger("gateway")
@@ -29,19 +31,31 @@ def is_loopback(host: str) -> bool:
 
 
 def _check_exposure(settings: Settings, host: str, allow_unauthenticated: bool) -> None:
-    """Without any key, serve only on loopback (unless explicitly allowed)."""
-    from gateway.store.db import create_engine_for
-    from gateway.store.keys import KeyStore
+    """Log the auth mode the gateway will start in; raises ``CliError`` when authentication
+    is off and ``host`` is not loopback, unless ``allow_unauthenticated``."""
+    mode = cli_keys.auth_mode(settings)
+    loopback = is_loopback(host)
+    if not mode.required and not loopback and not allow_unauthenticated:
+        raise CliError(f"refusing to serve on {host} without authentication: set GATEWAY_MASTER_KEY (e.g. in .env), "
+                       "or pass --allow-unauthenticated")
+    mode.announce("serving on loopback only" if loopback else
+                  f"serving on {host} to anyone who can reach it (--allow-unauthenticated)")
 
-    if settings.master_key is not None or KeyStore(create_engine_for(settings.database_url)).all():
-        return
-    if is_loopback(host):
-        log.warning("no GATEWAY_MASTER_KEY and no gateway keys: serving WITHOUT authentication, on loopback only")
-        return
-    if not allow_unauthenticated:
-        raise CliError(f"refusing to serve on {host} without authentication: set GATEWAY_MASTER_KEY or create a key "
-                       "(`gateway keys create`), or pass --allow-unauthenticated")
-    log.warning("serving on %s WITHOUT authentication (--allow-unauthenticated)", host)
+
+@contextlib.contextmanager
+def _worker_environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the server's workers (spawned processes read them at start),
+    restoring the previous values afterwards."""
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -52,14 +66,20 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port or settings.port
     workers = args.workers or settings.workers
-    load_config(settings.config, settings.env())
-    run_migrations(settings.database_url)
+    if cli_config.print_problems(cli_config.report(settings.config, settings), "; not serving"):
+        return 2
+    if settings.migrate_on_start:
+        run_migrations(settings.database_url)
     _check_exposure(settings, host, args.allow_unauthenticated)
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="gateway-metrics-")
-    log.info("serving on http://%s:%s with %d worker(s)", host, port, workers)
-    uvicorn.run("gateway.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
-                log_level=settings.log_level, access_log=False)
+    base = f"http://{host}:{port}"
+    log.info("serving on %s with %d worker(s): dashboard %s/dashboard, API reference %s/docs",
+             base, workers, base, base)
+    with _worker_environment(GATEWAY_MIGRATE_ON_START="false"):  # migrated once above, not in every worker
+        uvicorn.run("gateway.app:create_app_from_env", factory=True, host=host, port=port, workers=workers,
+                    limit_concurrency=settings.max_concurrency or None,
+                    **uvicorn_log_options(settings.log_level, settings.log_format))
     return 0
 
 
@@ -93,11 +113,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("alembic", "httpx", "httpcore"):  # httpx logs every upstream request at INFO
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings.load()
+        configure_logging(settings.log_level, settings.log_format)
         code: int = args.handler(settings, args)
     except (ConfigError, CliError) as exc:
         print(f"gateway: {exc}", file=sys.stderr)

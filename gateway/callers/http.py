@@ -2,12 +2,18 @@
 
 All providers speak through the one ``httpx.AsyncClient`` the app owns. These
 helpers turn transport failures and non-2xx answers into ``GatewayError``s, so
-callers only handle the happy path.
+callers only handle the happy path. Each such error is chained (``__cause__``) from
+the httpx exception behind it: the transport error, or, for a non-2xx answer, an
+``httpx.HTTPStatusError`` carrying the request and the response; ``describe_failure``
+reads the chain back for the logs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import ssl
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -100,7 +106,7 @@ def error_from_response(
     if info is None:
         text = body.decode("utf-8", "replace").strip()[:500]
         info = ErrorInfo(text or f"HTTP {response.status_code} {response.reason_phrase}")
-    return from_upstream_status(
+    error = from_upstream_status(
         response.status_code,
         info.message,
         provider=provider,
@@ -108,26 +114,102 @@ def error_from_response(
         param=info.param,
         retry_after=retry_after_seconds(response.headers),
     )
+    try:
+        request = response.request
+    except RuntimeError:
+        return error
+    error.__cause__ = httpx.HTTPStatusError(f"HTTP {response.status_code} from upstream", request=request,
+                                            response=response)
+    return error
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def origin(url: httpx.URL) -> str:
+    """``host:port`` of ``url``, the port shown even when it is the scheme's default. Never
+    the path or the query, which may carry a credential (``?key=``)."""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    port = url.port or _DEFAULT_PORTS.get(url.scheme)
+    return f"{host}:{port}" if port else host
+
+
+def _origin_of(exc: httpx.HTTPError) -> str | None:
+    try:
+        return origin(exc.request.url)
+    except RuntimeError:
+        return None
+
+
+def _os_reason(error: OSError) -> str:
+    if isinstance(error, ssl.SSLError | socket.gaierror) or not error.errno or error.errno < 0:
+        return error.strerror or str(error)
+    return os.strerror(error.errno)
+
+
+def _chain(exc: BaseException, limit: int = 8) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and len(chain) < limit:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What went wrong under httpx, in words: the text of the first ``OSError`` in the
+    exception's chain that has one (``Connection refused``, ``Name or service not known``,
+    a TLS verification failure), else the first non-empty message; ``""`` if none."""
+    chain = _chain(exc)
+    for error in chain:
+        if isinstance(error, OSError) and (text := _os_reason(error)):
+            return text
+    return next((text for error in chain if (text := str(error))), "")
 
 
 def transport_error(exc: httpx.HTTPError, provider: str) -> GatewayError:
-    """Map a transport failure (no HTTP answer) to a ``GatewayError``."""
+    """Map a transport failure (no HTTP answer) to a ``GatewayError`` chained from ``exc``,
+    whose message names the cause. The upstream's ``host:port`` is for the logs only
+    (``describe_failure``): a client is not shown the operator's internal addresses."""
+    where = "the provider"
+    reason = failure_reason(exc)
+    error: GatewayError
     if isinstance(exc, httpx.TimeoutException):
         kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
-        return UpstreamTimeoutError(
-            f"{provider}: the provider did not answer in time ({kind} timeout).",
-            code=f"upstream_{kind}_timeout",
-            provider=provider,
-        )
-    if isinstance(exc, httpx.ConnectError):
-        return UpstreamError(
-            f"{provider}: could not connect to the provider.", code="upstream_connect_error", provider=provider
-        )
-    return UpstreamError(
-        f"{provider}: the connection to the provider failed ({type(exc).__name__}).",
-        code="upstream_connection_error",
-        provider=provider,
-    )
+        error = UpstreamTimeoutError(f"{provider}: {where} did not answer in time ({kind} timeout).",
+                                     code=f"upstream_{kind}_timeout", provider=provider)
+    elif isinstance(exc, httpx.ConnectError):
+        error = UpstreamError(f"{provider}: could not connect to {where}: {reason or type(exc).__name__}.",
+                              code="upstream_connect_error", provider=provider)
+    else:
+        detail = f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
+        error = UpstreamError(f"{provider}: the connection to {where} failed ({detail}).",
+                              code="upstream_connection_error", provider=provider)
+    error.__cause__ = exc
+    return error
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A failed upstream call, for the logs: ``host`` is ``host:port`` (``-`` if unknown)."""
+
+    host: str
+    cause: str
+
+
+def describe_failure(error: GatewayError) -> Failure:
+    """Where and why ``error`` happened, from its chain: ``HTTP 503 from upstream: <the
+    provider's message>``, ``ConnectError: Connection refused``, or, for an error with no
+    httpx cause (a malformed answer, the total timeout), its class and message."""
+    cause = error.__cause__
+    if isinstance(cause, httpx.HTTPStatusError):
+        detail = error.message.removeprefix(f"{error.provider}: ")
+        return Failure(origin(cause.request.url), f"HTTP {cause.response.status_code} from upstream: {detail}")
+    if isinstance(cause, httpx.HTTPError):
+        reason = failure_reason(cause)
+        name = type(cause).__name__
+        return Failure(_origin_of(cause) or "-", f"{name}: {reason}" if reason else name)
+    return Failure("-", f"{type(error).__name__}: {error.message}")
 
 
 def httpx_timeout(timeouts: Timeouts, *, stream: bool) -> httpx.Timeout:

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from gateway import cli, cli_ops
-from gateway.callers.registry import load_registry
 from gateway.core.metrics import STATUS_FAILED, STATUS_SUCCESS
 from gateway.store.db import create_engine_for, run_migrations
 from gateway.store.models import RECORDS
@@ -57,15 +56,10 @@ class Cli:
 
 
 @pytest.fixture
-def run(tmp_path: Path, fake_openai: FakeOpenAI, capsys: pytest.CaptureFixture[str],
+def run(bare_environment: Path, fake_openai: FakeOpenAI, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> Cli:
     """``main`` with a clean environment: only the fake OpenAI credential and a temporary database."""
-    monkeypatch.chdir(tmp_path)
-    for spec in load_registry():
-        for variable in spec.credential_env.values():
-            monkeypatch.delenv(variable, raising=False)
-    for variable in [name for name in os.environ if name.startswith("GATEWAY_")]:
-        monkeypatch.delenv(variable)
+    tmp_path = bare_environment
     runner = Cli(tmp_path, fake_openai, capsys)
     monkeypatch.setenv("OPENAI_API_KEY", VALID_KEY)
     monkeypatch.setenv("OPENAI_BASE_URL", fake_openai.url + "/v1")
@@ -155,30 +149,30 @@ models:
 """)
     code, out, err = run("config", "check", "--file", str(path))
     assert (code, out) == (2, "")
-    problems = err.splitlines()
-    assert all(line.startswith(f"{path}: ") for line in problems)
     expected = [
-        "providers.acme: unknown provider",
-        "models.0 (fast).parameters: 'model.top_k' is not a parameter provider 'openai' honours",
-        "models.0 (fast).fallbacks.0: 'nowhere' is neither a model alias nor 'provider/upstream-model'",
-        "models.0 (fast).fallbacks.1: unknown provider 'mystery' in 'mystery/model'",
-        "models.1 (claude): missing credential 'key' for provider 'anthropic' (set ANTHROPIC_API_KEY",
-        "models.2 (odd).model: unknown provider 'acme'",
-        "6 problem(s)",
+        ":2: providers.acme: unknown provider 'acme' (registered: anthropic, ",
+        ":6: models[0].parameters['model.top_k']: provider 'openai' does not honour this parameter",
+        ":7: models[0].fallbacks[0]: fallback 'nowhere' is neither a model alias nor 'provider/upstream-model'",
+        ":7: models[0].fallbacks[1]: fallback 'mystery/model': unknown provider 'mystery' (registered: ",
+        ":8: models[1]: warning: missing credential 'key' for provider 'anthropic' (set ANTHROPIC_API_KEY",
+        ":11: models[2].model: unknown provider 'acme'",
+        ": 5 problem(s), 1 warning(s)",
     ]
+    problems = err.splitlines()
     assert len(problems) == len(expected)
     for line, fragment in zip(problems, expected, strict=True):
-        assert fragment in line
+        assert line.startswith(f"{path}{fragment}")
 
 
 def test_config_check_schema_errors_name_file_and_path(run: Cli) -> None:
     path = run.config("models:\n  - name: fast\n    model: gpt-4o\nprices:\n  openai/gpt-4o: {input: -1, output: 1}\n")
     code, out, err = run("config", "check", "--file", str(path))
     assert (code, out) == (2, "")
-    assert err.startswith(f"gateway: {path}: models.0.model: ")
-    assert "must be 'provider/upstream-model'" in err
-    assert "prices.openai/gpt-4o.input: Input should be greater than or equal to 0" in err
-    assert err.count("\n") == 1
+    assert err.splitlines() == [
+        f"{path}:3: models[0].model: must be 'provider/upstream-model', e.g. 'openai/gpt-4o-mini'",
+        f"{path}:5: prices.openai/gpt-4o.input: Input should be greater than or equal to 0",
+        f"{path}: 2 problem(s)",
+    ]
 
 
 def test_config_check_without_a_file(run: Cli) -> None:
