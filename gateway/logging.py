@@ -18,6 +18,8 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from gateway.core.secret_forms import all_forms
+
 MASK = "***"
 MIN_SECRET_LENGTH = 4
 
@@ -37,17 +39,20 @@ def _shape(match: re.Match[str]) -> str:
 
 
 class Redactor:
-    """Masks known secret values (at least ``MIN_SECRET_LENGTH`` characters) and
+    """Masks known secret values (at least ``MIN_SECRET_LENGTH`` characters), in every form an
+    upstream may echo them in (``gateway.core.secret_forms``: URL-encoded, base64), and
     credential-shaped tokens in text."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        known = sorted({s for s in secrets if s and len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True)
+        known = all_forms(secrets, MIN_SECRET_LENGTH)
         self._known = re.compile("|".join(re.escape(s) for s in known)) if known else None
 
     def __call__(self, text: str) -> str:
         if self._known is not None:
             text = self._known.sub(MASK, text)
-        return _SHAPES.sub(_shape, text)
+        if "key=" in text or "token=" in text or "sk-" in text or "gw-" in text or "earer" in text:
+            return _SHAPES.sub(_shape, text)
+        return text
 
 
 class RedactingFilter(logging.Filter):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest, multiprocess
 
+from gateway.store.journal import CheckpointSink
 from gateway.store.records import RecordSink, RequestRecord
 
 _LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
@@ -45,6 +46,8 @@ class GatewayMetrics:
                                   registry=self.registry, **mode)  # type: ignore[arg-type]
         self.records_spooled = Gauge("gateway_records_spooled", "Records written to the local spool",
                                      registry=self.registry, **mode)  # type: ignore[arg-type]
+        self.id_conflicts = Counter("gateway_records_id_conflicts", "Records written under a new id because a "
+                                    "different record had taken theirs", registry=self.registry)
         self._stats = stats
         self._models: set[str] = set()
 
@@ -92,9 +95,15 @@ class MetricsSink:
     def __init__(self, inner: RecordSink, metrics: GatewayMetrics) -> None:
         self._inner = inner
         self._metrics = metrics
+        self._checkpoints = inner if isinstance(inner, CheckpointSink) else None
 
     def submit(self, record: RequestRecord) -> None:
         try:
             self._metrics.observe(record)
         finally:
             self._inner.submit(record)
+
+    def checkpoint(self, record: RequestRecord) -> None:
+        """Hand a stream's checkpoint on (not counted: the stream is not finished)."""
+        if self._checkpoints is not None:
+            self._checkpoints.checkpoint(record)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,8 +10,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.api.responses import JSONResponse
 from gateway.errors import GatewayError
-
-log = logging.getLogger("gateway.api")
 
 _HTTP_TYPES = {
     401: "authentication_error",
@@ -28,11 +25,10 @@ def envelope(message: str, error_type: str, param: str | None = None, code: str 
     return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
 
 
-def error_response(exc: GatewayError, request_id: str | None = None) -> JSONResponse:
-    headers = exc.headers()
-    if request_id:
-        headers["x-request-id"] = request_id
-    return JSONResponse(exc.envelope(), status_code=exc.status, headers=headers)
+def error_response(exc: GatewayError) -> JSONResponse:
+    """The OpenAI envelope for ``exc`` with its headers (``Retry-After``); ``RequestIdMiddleware``
+    adds ``x-request-id``."""
+    return JSONResponse(exc.envelope(), status_code=exc.status, headers=exc.headers())
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -48,29 +44,63 @@ def _location(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def validation_message(errors: list[dict[str, Any]]) -> tuple[str, str | None]:
-    """One readable sentence from pydantic's errors; the first error's field is the param."""
+def _body_location(loc: tuple[Any, ...], body: Any, missing: bool) -> str:
+    """The field ``loc`` points at, found by walking ``body``: pydantic's union member labels
+    (``str``, ``list[str]``, a discriminator tag) name no key of the body and are left out; so
+    is a mapping key whose own text failed (``metadata.<key>.[key]`` names ``metadata``). Only a
+    missing field's name is kept without being in the body."""
+    node, out = body, ""
+    parts = list(loc[1:])
+    for i, part in enumerate(parts):
+        if isinstance(part, int) and isinstance(node, list) and 0 <= part < len(node):
+            out, node = out + f"[{part}]", node[part]
+        elif isinstance(part, str) and isinstance(node, dict) and part in node:
+            if i + 1 < len(parts) and parts[i + 1] == "[key]":
+                break
+            out, node = out + ("." if out else "") + part, node[part]
+        elif missing and i == len(parts) - 1:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _param(error: dict[str, Any], body: Any) -> str:
+    loc = tuple(error.get("loc", ()))
+    if loc[:1] == ("body",) and isinstance(body, dict):
+        return _body_location(loc, body, error.get("type") == "missing")
+    return _location(loc)
+
+
+def validation_message(errors: list[dict[str, Any]], body: Any = None) -> tuple[str, str | None]:
+    """One readable sentence from pydantic's errors; the first error's field is the param.
+    ``body``, the request body as parsed, lets fields be named as the client wrote them;
+    the alternatives a union offered for one field are joined with "or"."""
     if not errors:
         return "Invalid request body.", None
     first = errors[0]
-    param = _location(tuple(first.get("loc", ()))) or None
+    param = _param(first, body) or None
     if first.get("type") == "json_invalid":
         return "The request body is not valid JSON.", None
     if first.get("type") == "missing":
         return f"Missing required parameter: '{param}'.", param
-    described = [f"'{_location(tuple(e.get('loc', ())))}': {e.get('msg')}" for e in errors[:3]]
-    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
-    return "Invalid request: " + "; ".join(described) + more + ".", param
+    described: dict[str, list[str]] = {}
+    for error in errors:
+        messages = described.setdefault(_param(error, body), [])
+        message = ("a key: " if "[key]" in error.get("loc", ()) else "") + str(error.get("msg"))
+        if message not in messages:
+            messages.append(message)
+    shown = [f"'{where}': {' or '.join(messages)}" for where, messages in list(described.items())[:3]]
+    more = f" (and {len(described) - 3} more)" if len(described) > 3 else ""
+    return "Invalid request: " + "; ".join(shown) + more + ".", param
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def _gateway_error(request: Request, exc: GatewayError) -> JSONResponse:
-        return error_response(exc, getattr(request.state, "request_id", None))
+        return error_response(exc)  # RequestIdMiddleware adds the x-request-id header, once
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        message, param = validation_message(list(exc.errors()))
+        message, param = validation_message(list(exc.errors()), exc.body)
         return JSONResponse(envelope(message, "invalid_request_error", param, "invalid_request"), status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
@@ -85,6 +115,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        """Only for exceptions from outside ``UnhandledErrorMiddleware`` (which answers and logs the
+        rest): Starlette sends this answer, then re-raises to the server, which logs the traceback."""
         return JSONResponse(envelope("Internal server error.", "server_error", None, "internal_error"),
                               status_code=500)

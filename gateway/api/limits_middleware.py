@@ -1,11 +1,14 @@
 """Pure-ASGI middleware: the request body gate, in front of routing and parsing.
 
-Every request body is read here first, counting bytes, so an oversized body is a
+A method the path's routes do not take is answered first, before any body is read
+(``gateway.api.methods``): ``OPTIONS`` with 204 and ``Allow``, any other with the 405
+envelope and ``Allow``. Every request body is read here first, counting bytes, so an oversized body is a
 413 whether it announces its size (``content-length``, refused before a byte is
 read) or arrives in chunks (refused as soon as the count passes the limit). A
 ``POST``, ``PUT`` or ``PATCH`` body must also be a JSON object: sent as
 ``application/json`` (or ``application/*+json``; anything else, or no content
-type, is a 415), valid UTF-8, valid JSON without lone surrogates or integers
+type, is a 415; so is any ``Content-Encoding`` but ``identity``: compressed bodies are
+not decoded), valid UTF-8, valid JSON without lone surrogates or integers
 outside 64 bits (which the encoders further down cannot write back), with an
 object at the top. Each refusal is the OpenAI error envelope naming the problem.
 An accepted body is replayed to the application unchanged; later ``receive``
@@ -22,6 +25,7 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api.errors import envelope
+from gateway.api.methods import RouteMethods, method_response
 from gateway.api.responses import JSONResponse
 
 _JSON_METHODS = frozenset({"POST", "PUT", "PATCH"})
@@ -73,6 +77,14 @@ def _check_content_type(raw: bytes | None) -> None:
                            f"(got {shown}).", "unsupported_media_type")
 
 
+def _check_content_encoding(raw: bytes | None) -> None:
+    if raw is None or raw.strip().lower() in (b"", b"identity"):
+        return
+    shown = raw.decode("latin-1")[:100]
+    raise BodyRefused(415, f"The request body must not be compressed: 'Content-Encoding: {shown}' is not supported; "
+                           "send it uncompressed.", "unsupported_content_encoding")
+
+
 def _bounded_int(text: str) -> int:
     value = int(text)
     if not _INT64[0] <= value <= _INT64[1]:
@@ -112,10 +124,15 @@ class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.methods = RouteMethods()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        allowed = self.methods.allowed(scope)
+        if allowed is not None:
+            await method_response(scope, allowed)(scope, receive, send)
             return
         try:
             body = await self._read(scope, receive)
@@ -132,6 +149,8 @@ class BodyLimitMiddleware:
         _declared_length(scope, limit)
         wants_json = scope["method"] in _JSON_METHODS
         content_type = _header(scope, b"content-type")
+        if wants_json:
+            _check_content_encoding(_header(scope, b"content-encoding"))
         if wants_json and content_type is not None:
             _check_content_type(content_type)
         chunks: list[bytes] = []

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from pydantic import BaseModel
 
 from gateway.core import params as p
 from gateway.core.messages import (
@@ -38,6 +39,7 @@ from gateway.schemas.openai import (
     ImagePartIn,
     MessageIn,
     OtherMessageIn,
+    OtherPartIn,
     RefusalPartIn,
     SystemMessageIn,
     TextPartIn,
@@ -82,6 +84,19 @@ def _refuse_extras(body: Any, where: str) -> None:
         if reason:
             raise InvalidRequestError(f"'{param}' is not supported by this gateway: {reason}.", param=param)
         raise InvalidRequestError(f"Unrecognized request argument supplied: {param}", param=param)
+
+
+def _refuse_nested_extras(value: Any, where: str) -> None:
+    """Refuse the first unknown field of any request object inside ``value`` (models, and lists
+    of them, recursively), named by its path under ``where``. The catch-all variants are
+    skipped: what they hold is refused by type, with a better message, during translation."""
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _refuse_nested_extras(item, f"{where}[{i}]")
+    elif isinstance(value, BaseModel) and not isinstance(value, OtherMessageIn | OtherPartIn):
+        _refuse_extras(value, where)
+        for name, field in type(value).model_fields.items():
+            _refuse_nested_extras(getattr(value, name), f"{where}.{field.alias or name}")
 
 
 def _text_only(content: str | Sequence[ContentPartIn], where: str) -> str:
@@ -217,9 +232,10 @@ def _parameters(body: ChatCompletionRequest) -> dict[str, Any]:
         value = getattr(body, name)
         if value is not None:
             out[key] = value
-    limit = body.max_completion_tokens if body.max_completion_tokens is not None else body.max_tokens
-    if limit is not None:
-        out[p.MAX_COMPLETION_TOKENS] = limit
+    if body.max_completion_tokens is not None:
+        out[p.MAX_COMPLETION_TOKENS] = body.max_completion_tokens
+    elif body.max_tokens is not None:
+        out[p.MAX_TOKENS] = body.max_tokens
     if body.stop is not None:
         out[p.STOP] = [body.stop] if isinstance(body.stop, str) else list(body.stop)
     if body.tool_choice is not None:
@@ -253,6 +269,8 @@ def to_chat_call(body: ChatCompletionRequest) -> ChatCall:
     """Translate a validated request body; raises ``InvalidRequestError`` for what cannot be honoured."""
     _refuse_extras(body, "")
     messages = tuple(to_message(m, f"messages[{i}]") for i, m in enumerate(body.messages))
+    for name in type(body).model_fields:
+        _refuse_nested_extras(getattr(body, name), name)
     tools = _tools(body)
     _check_consistency(body, tools)
     options = body.stream_options

@@ -1,7 +1,8 @@
 """The caller contract, in the seed's vocabulary.
 
 Every provider implements up to four protocols - ``LargeLanguageCaller``,
-``EmbeddingCaller``, ``RerankingCaller`` and ``Verifier`` - and describes itself
+``EmbeddingCaller``, ``RerankingCaller`` and ``Verifier`` (plus, optionally, a
+``ModelLister`` for ``GET /v1/models``) - and describes itself
 with a ``ProviderSpec``. Callers receive neutral messages, the ``model.*`` map
 and tool definitions; they return neutral results (``gateway.core.results``)
 and raise ``gateway.errors.GatewayError`` subclasses. They never build
@@ -18,7 +19,14 @@ import httpx
 
 from gateway.core.messages import Message, ToolDefinition
 from gateway.core.params import ModelParameters
-from gateway.core.results import ChatResult, EmbeddingResult, RerankResult, StreamEvent, Verification
+from gateway.core.results import (
+    ChatResult,
+    EmbeddingResult,
+    ListedModel,
+    RerankResult,
+    StreamEvent,
+    Verification,
+)
 
 PreHook = Callable[[Mapping[str, Any]], None]
 """Called with the provider request body just before it is sent."""
@@ -83,6 +91,10 @@ _NON_SECRET_KEYS = frozenset(
     {"base_url", "endpoint", "api_version", "project_id", "region", "location", "organization", "hub_url",
      "inference_url"}
 )
+DESTINATION_KEYS = frozenset({"base_url", "endpoint", "hub_url", "inference_url", "project_id", "region", "location"})
+"""Credential keys that decide where a request (and the secret with it) goes."""
+URL_KEYS = frozenset({"base_url", "endpoint", "hub_url", "inference_url"})
+"""Destination keys whose values are URLs."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +194,13 @@ class Verifier(Protocol):
         ...
 
 
+class ModelLister(Protocol):
+    async def list_models(self) -> Sequence[ListedModel]:
+        """The models the provider's free list call names for this credential (upstream ids).
+        Raises ``GatewayError`` on failure."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class Timeouts:
     connect: float = 10.0
@@ -245,6 +264,11 @@ class ProviderSpec:
     chat_parameters: frozenset[str] = frozenset()
     embedding_parameters: frozenset[str] = frozenset()
     rerank_parameters: frozenset[str] = frozenset()
+    file_credentials: frozenset[str] = frozenset()
+    """Credential keys whose value may be a local file path (read by the caller); a credential
+    from a request body must give their content inline instead."""
+    models: Callable[[CallerContext], ModelLister] | None = None
+    """The provider's model-list call, for ``GET /v1/models``; ``None``: it has none."""
 
     @property
     def capabilities(self) -> Capabilities:

@@ -66,13 +66,19 @@ def build_metrics(
     usage: Usage,
     first_token_ns: int | None = None,
     output_estimated: bool = False,
+    input_estimated: bool = False,
 ) -> list[Metric]:
     """The metrics of one finished request, in a fixed order."""
     out = [_metric(LLM_REQUEST_ID, llm_request_id), _metric(STATUS, status), _metric(TIME_TAKEN, time_taken_ns)]
     if first_token_ns is not None:
         out.append(_metric(FIRST_TOKEN_RECIEVED_TIME, first_token_ns))
     if usage.input_tokens is not None:
-        out.append(_metric(INPUT_TOKEN, usage.input_tokens))
+        description = (
+            "Input tokens estimated from the request (the provider reported none before the request ended)"
+            if input_estimated
+            else None
+        )
+        out.append(_metric(INPUT_TOKEN, usage.input_tokens, description))
     if usage.output_tokens is not None:
         description = (
             "Output tokens estimated from the deltas delivered before the stream ended"

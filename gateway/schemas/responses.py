@@ -4,8 +4,10 @@ The routes build their JSON by hand (``gateway.api.render``) and declare these
 models in ``responses=`` so ``/openapi.json`` describes what they really send;
 ``install_response_docs`` documents the OpenAI error envelope as every operation's
 ``4XX``/``5XX`` answer (in place of FastAPI's 422, which this API never sends: a
-body that fails validation is a 400 envelope) and registers the schemas the chat
-stream's events refer to (``CHAT_STREAM_EVENT``).
+body that fails validation is a 400 envelope), registers the schemas the chat
+stream's events refer to (``CHAT_STREAM_EVENT``), and writes the inference request
+bodies' schemas as pydantic states them: FastAPI's document model turns every numeric
+bound into a float, and the 64-bit bound ``2**63 - 1`` does not survive that.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any, Literal
 
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
+
+from gateway.schemas.openai import ChatCompletionRequest, EmbeddingRequest, RerankRequest
 
 
 class ErrorObject(BaseModel):
@@ -253,7 +257,7 @@ def _error_entry(description: str) -> dict[str, Any]:
 
 def _components() -> dict[str, Any]:
     components: dict[str, Any] = {}
-    for model in (ErrorResponse, ChatCompletionChunk):
+    for model in (ErrorResponse, ChatCompletionChunk, ChatCompletionRequest, EmbeddingRequest, RerankRequest):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema

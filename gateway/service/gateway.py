@@ -7,6 +7,7 @@ Provider names never appear here: everything comes from the route's ``ProviderSp
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -45,7 +46,9 @@ from gateway.errors import (
     PermissionDeniedError,
     UnsupportedParameterError,
 )
+from gateway.service import upstream_log
 from gateway.service.capture import BodyCapture, known_secrets
+from gateway.service.credentials import credential_to_verify
 from gateway.service.pricing import PriceTable
 from gateway.service.resilience import Attempt, Cooldowns, RetryPolicy, falls_back
 from gateway.service.routing import Route, Router
@@ -53,6 +56,8 @@ from gateway.service.tracking import CallInfo, Tracker
 from gateway.store.records import RecordSink
 
 T = TypeVar("T")
+
+log = logging.getLogger("gateway.service")
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +109,7 @@ class GatewayService:
         self._secrets = known_secrets(router, *self._options.secrets) if self._options.capture_bodies else []
 
     def _tracker(self, info: CallInfo, model: str | None, stream: bool = False) -> Tracker:
+        info.timing.model = model
         return Tracker(self._sink, info, self._ids.next_id(), model, stream, self._options.prices)
 
     def _hooks(self, tracker: Tracker, route: Route) -> dict[str, Any]:
@@ -134,17 +140,23 @@ class GatewayService:
         return merged.without(set(unsupported))
 
     def _routes(self, model: str, info: CallInfo) -> list[Route]:
-        if info.allowed_models is not None and model not in info.allowed_models:
+        """The model's deployments and fallbacks, less those the caller's key may not use."""
+        allowed = info.allowed_models
+        if allowed is not None and model not in allowed:
             raise PermissionDeniedError(f"This API key may not use the model '{model}'.", param="model",
                                         code="model_not_allowed")
-        return self.router.chain(model)
+        routes = self.router.chain(model)
+        return routes if allowed is None else [route for route in routes if route.public_model in allowed]
 
     async def _attempts(self, tracker: Tracker, model: str, op: Callable[[Route], Awaitable[T]]) -> T:
-        """Run ``op`` against the model's deployments with retries and fallbacks (see ``resilience``)."""
+        """Run ``op`` against the model's deployments with retries and fallbacks (see ``resilience``);
+        each failed attempt, and the request giving up, is logged (see ``upstream_log``)."""
         routes = self._cooldowns.order(self._routes(model, tracker.info), key=lambda r: r.deployment)
+        policy = self._options.retry
         error: GatewayError | None = None
-        for route in routes:
+        for position, route in enumerate(routes):
             tracker.bind(route.provider, route.upstream_model, route.credential.secrets())
+            tracker.info.timing.provider = route.provider
             _require_credentials(route)
             retry = 0
             while True:
@@ -154,7 +166,9 @@ class GatewayService:
                 except GatewayError as exc:
                     error = exc
                     self._attempt(tracker, route, started, exc)
-                    delay = self._options.retry.delay(retry, exc)
+                    delay = policy.delay(retry, exc)
+                    following = routes[position + 1] if position + 1 < len(routes) and falls_back(exc) else None
+                    upstream_log.attempt_failed(tracker, route, exc, retry, policy, delay, following)
                     if delay is None:
                         break
                     retry += 1
@@ -165,6 +179,7 @@ class GatewayService:
             if not falls_back(error):
                 break
         assert error is not None
+        upstream_log.gave_up(tracker, error)
         raise error
 
     def _attempt(self, tracker: Tracker, route: Route, started: float, error: GatewayError | None) -> None:
@@ -226,8 +241,10 @@ class GatewayService:
                 await stream.aclose()
                 raise
 
+        relaying = False
         try:
             event = await self._attempts(tracker, model, op)
+            relaying = True
             stream = opened[-1]
             timing = tracker.info.timing
             while True:
@@ -242,13 +259,18 @@ class GatewayService:
                 timing.upstream_ns += time.perf_counter_ns() - waited
         except StopAsyncIteration:
             error = GatewayError("The provider's stream ended without a final event.", code="upstream_stream_error")
+            if relaying:
+                upstream_log.stream_failed(tracker, error)
             tracker.fail(error)
             raise error from None
         except GatewayError as exc:
+            if relaying:
+                upstream_log.stream_failed(tracker, exc)
             tracker.fail(exc)
             raise
         except Exception as exc:
             error = internal_error(exc)
+            log.error("request %s: internal error", tracker.info.request_id, exc_info=exc)
             tracker.fail(error)
             raise error from exc
         finally:
@@ -285,15 +307,15 @@ class GatewayService:
         return result
 
     async def verify(self, provider: str, credential: Credential, info: CallInfo) -> Verification:
-        """Check ``credential`` (or, if empty, the configured one) with the provider's free call."""
+        """Check ``credential`` (or, if empty, the configured one) with the provider's free call; a
+        given credential is combined with the configured one only as ``credential_to_verify`` allows."""
         tracker = self._tracker(info, None)
-        tracker.provider = provider
+        tracker.provider = info.timing.provider = provider
 
         async def run() -> Verification:
             spec = self.router.registry.get(provider)
             factory = _factory(spec, "credential verification", spec.verifier)
-            effective = self.router.credential(provider).merged(credential) if credential else \
-                self.router.credential(provider)
+            effective = credential_to_verify(spec, credential, self.router.credential(provider))
             tracker.secrets = effective.secrets()
             missing = spec.missing_credentials(effective)
             if missing:
@@ -327,6 +349,7 @@ class GatewayService:
             raise
         except Exception as exc:
             error = internal_error(exc)
+            log.error("request %s: internal error", tracker.info.request_id, exc_info=exc)
             tracker.fail(error)
             raise error from exc
 

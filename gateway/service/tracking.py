@@ -3,28 +3,37 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from gateway.core.metrics import STATUS_CANCELLED, STATUS_FAILED, STATUS_SUCCESS, build_metrics, cost_metrics
 from gateway.core.results import Usage
+from gateway.core.secret_forms import all_forms
 from gateway.errors import GatewayError
 from gateway.service.capture import BodyCapture
 from gateway.service.pricing import PriceTable
+from gateway.store.journal import CheckpointSink
 from gateway.store.records import Attempt, RecordSink, RequestRecord
 
 CLIENT_CLOSED_REQUEST = 499
+CHECKPOINT_SECONDS = 0.5
+"""How often a stream in flight journals what it has (at its first delta, then at most this often)."""
 
 
 @dataclass(slots=True)
 class Timing:
     """Shared by the middleware and the service: when the request arrived and how long
-    was spent waiting on providers. The gateway's own overhead is the difference."""
+    was spent waiting on providers (the gateway's own overhead is the difference), and
+    what the access log names: the model as requested and the provider last tried (the
+    one whose answer, or failure, the client got), once the service knows them."""
 
     started_ns: int = field(default_factory=time.perf_counter_ns)
     upstream_ns: int = 0
+    model: str | None = None
+    provider: str | None = None
 
     def overhead_ms(self) -> float:
         return max(0, time.perf_counter_ns() - self.started_ns - self.upstream_ns) / 1e6
@@ -32,7 +41,11 @@ class Timing:
 
 @dataclass(slots=True)
 class CallInfo:
-    """What the API layer knows about a request before any provider is involved."""
+    """What the API layer knows about a request before any provider is involved.
+
+    ``input_estimate`` is the prompt's estimated tokens (``gateway.service.estimate``): the input a
+    record counts when the request ended after the provider read the prompt but before it reported
+    usage."""
 
     request_id: str
     endpoint: str
@@ -42,13 +55,22 @@ class CallInfo:
     allowed_models: frozenset[str] | None = None
     on_record: Callable[[RequestRecord], None] | None = None
     timing: Timing = field(default_factory=Timing)
+    input_estimate: int | None = None
+
+
+@functools.cache
+def _keeps_checkpoints(kind: type) -> bool:
+    return issubclass(kind, CheckpointSink)
 
 
 class Tracker:
     """Collects timing and outcome; ``succeed``/``fail``/``cancel`` emit the record once.
 
     Whichever of them runs first wins; later calls are ignored, so a ``finally``
-    block can always call ``cancel()`` safely.
+    block can always call ``cancel()`` safely. The record is submitted before the
+    caller sends the response's last bytes. When the sink keeps checkpoints
+    (``CheckpointSink``), a stream hands it, at its first delta and then at most every
+    ``CHECKPOINT_SECONDS``, the CANCELLED record it would leave if the process died.
     """
 
     def __init__(self, sink: RecordSink, info: CallInfo, llm_request_id: int, model: str | None,
@@ -69,6 +91,8 @@ class Tracker:
         self.capture: BodyCapture | None = None
         self.done = False
         self.created_at = dt.datetime.now(dt.UTC)
+        self._checkpoints = cast(CheckpointSink, sink) if _keeps_checkpoints(type(sink)) else None
+        self._checkpoint_due = 0.0
 
     def bind(self, provider: str, model: str, secrets: list[str]) -> None:
         """The deployment now being tried."""
@@ -80,6 +104,15 @@ class Tracker:
         self.deltas += 1
         if self.first_token_ns is None:
             self.first_token_ns = time.perf_counter_ns() - self.info.started_ns
+        if self._checkpoints is not None and time.monotonic() >= self._checkpoint_due:
+            self._checkpoint(self._checkpoints)
+
+    def _checkpoint(self, sink: CheckpointSink) -> None:
+        if self.done:
+            return
+        self._checkpoint_due = time.monotonic() + CHECKPOINT_SECONDS
+        sink.checkpoint(self._record(STATUS_CANCELLED, CLIENT_CLOSED_REQUEST, self._partial_usage(True), "cancelled",
+                                     "The gateway stopped before the response completed."))
 
     def note(self, values: Mapping[str, Any]) -> None:
         self.info.metadata.update(values)
@@ -92,18 +125,22 @@ class Tracker:
         """Record the failure; first removes credential values the provider echoed into the message
         (the same error object then reaches the client, so it is scrubbed there too)."""
         error.message = self.scrub(error.message)
-        self._emit(STATUS_FAILED, error.status, self._partial_usage(), error.error_type, error.message)
+        self._emit(STATUS_FAILED, error.status, self._partial_usage(self.deltas > 0), error.error_type,
+                   error.message)
 
     def cancel(self) -> None:
-        """The client went away; the output delivered so far is counted."""
-        self._emit(STATUS_CANCELLED, CLIENT_CLOSED_REQUEST, self._partial_usage(), "cancelled",
+        """The client went away; the output delivered so far is counted, and the estimated prompt
+        once a provider was being tried."""
+        self._emit(STATUS_CANCELLED, CLIENT_CLOSED_REQUEST, self._partial_usage(self.provider is not None),
+                   "cancelled",
                    "The client closed the connection before the response completed.")
 
     def scrub(self, text: str) -> str:
-        """``text`` without the credential values of the deployment being tried."""
-        for secret in self.secrets:
-            if len(secret) >= 4 and secret in text:
-                text = text.replace(secret, "***")
+        """``text`` without the credential values of the deployment being tried, in any form an
+        upstream may echo them in (``gateway.core.secret_forms``: as is, URL-encoded, base64)."""
+        for form in all_forms(self.secrets, 4):
+            if form in text:
+                text = text.replace(form, "***")
         return text
 
     def _attach_bodies(self, record: RequestRecord) -> None:
@@ -111,8 +148,10 @@ class Tracker:
         if self.capture is not None:
             record.request_body, record.response_body = self.capture.request, self.capture.response
 
-    def _partial_usage(self) -> Usage:
-        return Usage(output_tokens=self.deltas) if self.deltas else Usage()
+    def _partial_usage(self, prompt_read: bool) -> Usage:
+        """The deltas delivered so far as output and, if ``prompt_read``, ``info.input_estimate`` as
+        input (no caller reports a stream's input before its end)."""
+        return Usage(input_tokens=self.info.input_estimate if prompt_read else None, output_tokens=self.deltas or None)
 
     def _add_cost(self, record: RequestRecord, usage: Usage) -> None:
         """Price the usage (model as answered, then as requested upstream); unknown -> no cost."""
@@ -129,10 +168,18 @@ class Tracker:
         if self.done:
             return
         self.done = True
+        record = self._record(status, http_status, usage, error_type, error_message)
+        self._sink.submit(record)
+        if self.info.on_record is not None:
+            self.info.on_record(record)
+
+    def _record(self, status: str, http_status: int, usage: Usage, error_type: str | None,
+                error_message: str | None) -> RequestRecord:
         elapsed = time.perf_counter_ns() - self.info.started_ns
         metrics = build_metrics(
             llm_request_id=self.llm_request_id, status=status, time_taken_ns=elapsed, usage=usage,
             first_token_ns=self.first_token_ns, output_estimated=status != STATUS_SUCCESS and bool(self.deltas),
+            input_estimated=status != STATUS_SUCCESS and usage.input_tokens is not None,
         )
         record = RequestRecord(
             id=self.llm_request_id, request_id=self.info.request_id, created_at=self.created_at,
@@ -146,6 +193,4 @@ class Tracker:
         )
         self._add_cost(record, usage)
         self._attach_bodies(record)
-        self._sink.submit(record)
-        if self.info.on_record is not None:
-            self.info.on_record(record)
+        return record

@@ -49,7 +49,8 @@ def create_engine_for(url: str) -> Engine:
     parent directory of a file database is created if missing; an in-memory
     database is one shared connection. PostgreSQL: psycopg 3, a small pool whose
     connections are checked before use; connecting gives up after 5 s, so an unreachable
-    host cannot hang the record writer or readiness checks.
+    host cannot hang the record writer or readiness checks. Errors never show bound
+    parameters (they hold client data).
     """
     parsed = make_url(normalize_url(url))
     if parsed.get_backend_name() == "sqlite":
@@ -64,8 +65,9 @@ def create_engine_for(url: str) -> Engine:
             pool_timeout=10,
             connect_args={"connect_timeout": 5},
             json_serializer=json_serializer,
+            hide_parameters=True,
         )
-    return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=json_serializer)
+    return sa.create_engine(parsed, pool_pre_ping=True, json_serializer=json_serializer, hide_parameters=True)
 
 
 def _sqlite_engine(url: URL) -> Engine:
@@ -78,6 +80,7 @@ def _sqlite_engine(url: URL) -> Engine:
         connect_args={"check_same_thread": False},
         poolclass=StaticPool if database in _SQLITE_MEMORY else None,
         json_serializer=json_serializer,
+        hide_parameters=True,
     )
     sa.event.listen(engine, "connect", _sqlite_pragmas)
     return engine

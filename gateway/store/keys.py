@@ -67,11 +67,12 @@ class KeyStore:
 
     def create(self, name: str, *, models: list[str] | None = None, rpm: int | None = None,
                tpm: int | None = None, expires_at: dt.datetime | None = None) -> tuple[str, ApiKey]:
-        """Create a key; returns ``(clear key, record)``. The clear key is not kept anywhere."""
+        """Create a key; returns ``(clear key, record)``. The clear key is not kept anywhere.
+        ``models=None`` allows every model; a list allows only those (an empty list, none)."""
         clear = KEY_PREFIX + secrets.token_urlsafe(32)
         row = {
             "id": "key_" + secrets.token_hex(6), "name": name, "key_hash": hash_key(clear), "prefix": clear[:10],
-            "models": sorted(set(models)) if models else None, "rpm": rpm, "tpm": tpm,
+            "models": sorted(set(models)) if models is not None else None, "rpm": rpm, "tpm": tpm,
             "created_at": dt.datetime.now(dt.UTC), "expires_at": expires_at, "revoked_at": None,
         }
         with self._engine.begin() as connection:

@@ -184,6 +184,20 @@ class ApiKeyRow(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+class MachineLeaseRow(Base):
+    """A lease on snowflake machine id ``id`` (0-1023): held by ``holder`` (one process's
+    random token) until ``expires_at``; ``last_ms`` is the newest id time its holders
+    reported, so the next holder starts after it. A released lease stays as an expired row."""
+
+    __tablename__ = "machine_leases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    holder: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    last_ms: Mapped[int] = mapped_column(BigInteger)
+
+
 RECORDS: Table = Base.metadata.tables["request_records"]
 ATTEMPTS: Table = Base.metadata.tables["request_attempts"]
 API_KEYS: Table = Base.metadata.tables["api_keys"]
+MACHINE_LEASES: Table = Base.metadata.tables["machine_leases"]

@@ -2,12 +2,14 @@
 
 Each batch becomes one file of JSON lines (one record's rows per line), written to a
 temporary name, ``fsync``'d, then renamed into place, so a spool file is either
-complete or absent. Files are named by creation time and replayed oldest first.
+complete or absent (files ``0600`` in a ``0700`` directory). Files are named by creation
+time (and a random per-process token, as pids repeat across containers) and replayed
+oldest first.
 A replayer ``claim``s a file (an exclusive, non-blocking ``flock``, so two processes
 sharing the directory do not replay it at once), inserts its rows and only then
-``release``s it with ``done=True``, which deletes it. The inserts ignore rows that
-already exist, so a crash between the commit and the delete replays the file
-without duplicating anything.
+``release``s it with ``done=True``, which deletes it. The inserts recognise records
+already there (``gateway.store.inserts``), so a crash between the commit and the delete
+replays the file without duplicating anything.
 
 Values are encoded with orjson (datetimes as ISO 8601, decimals as text) and turned
 back into ``datetime``/``Decimal`` by their column's type when read.
@@ -20,6 +22,7 @@ import fcntl
 import itertools
 import logging
 import os
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -30,6 +33,7 @@ import orjson
 from sqlalchemy import DateTime, Numeric, Table
 from sqlalchemy.types import TypeDecorator
 
+from gateway.store.localfiles import create_private, private_directory, sync_directory
 from gateway.store.models import ATTEMPTS, RECORDS
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,7 @@ Rows = dict[Table, list[dict[str, Any]]]
 TABLES: dict[str, Table] = {table.name: table for table in (RECORDS, ATTEMPTS)}
 SUFFIX = ".jsonl"
 _counter = itertools.count()
+_TOKEN = secrets.token_hex(4)
 
 
 def encode(rows: Mapping[Table, Sequence[Mapping[str, Any]]]) -> bytes:
@@ -103,16 +108,16 @@ class Spool:
 
     def append(self, batch: Sequence[Mapping[Table, Sequence[Mapping[str, Any]]]]) -> Path:
         """Write ``batch`` (one item per record) durably as a new spool file."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        name = f"records-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}-{next(_counter):08d}{SUFFIX}"
+        private_directory(self.directory)
+        name = f"records-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}-{_TOKEN}-{next(_counter):08d}{SUFFIX}"
         final = self.directory / name
         temporary = final.with_name("." + name + ".tmp")
-        with open(temporary, "wb") as handle:
+        with os.fdopen(create_private(temporary), "wb") as handle:
             handle.write(b"".join(encode(rows) + b"\n" for rows in batch))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, final)
-        self._sync_directory()
+        sync_directory(self.directory)
         return final
 
     def files(self) -> list[Path]:
@@ -153,13 +158,6 @@ class Spool:
         try:
             if done:
                 claimed.path.unlink(missing_ok=True)
-                self._sync_directory()
+                sync_directory(self.directory)
         finally:
             os.close(claimed._fd)
-
-    def _sync_directory(self) -> None:
-        fd = os.open(self.directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -23,6 +23,7 @@ from gateway.store.models import RECORDS, as_utc
 DEFAULT_MAX_ROWS = 200_000
 COST_METRIC = "COST"
 PERCENTILES = (50, 95, 99)
+_EARLIEST = int(dt.datetime.min.replace(tzinfo=dt.UTC).timestamp())
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,8 @@ class StatsWindow:
     """``[since, until)`` cut into buckets of ``bucket_seconds``; naive datetimes are UTC.
 
     Buckets are aligned to multiples of ``bucket_seconds`` since the Unix epoch, so
-    the first bucket may start before ``since``."""
+    the first bucket may start before ``since``, but never before 0001-01-01 (where a
+    window reaching back that far starts its first bucket, unaligned)."""
 
     since: dt.datetime
     until: dt.datetime
@@ -39,7 +41,7 @@ class StatsWindow:
     def bucket_starts(self) -> list[dt.datetime]:
         """Start of every bucket that overlaps the window, oldest first."""
         step = self.bucket_seconds
-        first = math.floor(as_utc(self.since).timestamp() / step) * step
+        first = max(math.floor(as_utc(self.since).timestamp() / step) * step, _EARLIEST)
         end = as_utc(self.until).timestamp()
         return [dt.datetime.fromtimestamp(t, dt.UTC) for t in range(int(first), math.ceil(end), step)]
 

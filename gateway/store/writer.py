@@ -1,49 +1,60 @@
 """Batched, non-blocking persistence of request records.
 
-Request handlers call ``RecordWriter.submit``; a background task writes what they
-submitted in batches, in a worker thread. A failed write keeps its batch and is
-retried with exponential backoff; inserts ignore rows whose key already exists, so a
-batch whose commit succeeded but was reported as failed is not written twice.
+Request handlers call ``RecordWriter.submit``. With a journal (``gateway.store.journal``)
+the record is first appended to it, in the calling thread, so from then on it survives a
+crash of the process; streams in flight are journaled too (``checkpoint``). A background
+task writes what was submitted in batches, in a worker thread, through
+``gateway.store.inserts``, which recognises a record already in the database and re-keys a
+different record whose id is taken. A failed write keeps its batch and is retried with
+exponential backoff.
 
-While the database is down records wait in a bounded buffer. When the buffer is
-full, or at shutdown with the database still down, they go to a durable local spool
-(``gateway.store.spool``), which is replayed into the database at start and whenever
-the database takes writes again.
+While the database is down records wait in a bounded buffer. When the buffer is full, or
+at shutdown with the database still down, they go to a durable local spool
+(``gateway.store.spool``), which is replayed into the database at start and whenever the
+database takes writes again. A record leaves the journal once it is committed or
+spooled; at start, the journals of processes that are gone are recovered into the spool
+(``gateway.store.recovery``) and replayed before the writer's ``start`` returns (up to
+``start_timeout`` seconds).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Engine, Insert, Table, insert
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
+from sqlalchemy import Engine
 
-from gateway.store.models import ATTEMPTS, RECORDS
+from gateway.store.inserts import (
+    InsertOutcome,
+    Remint,
+    clean_rows,
+    insert_rows,
+    is_data_error,
+    merge_rows,
+    raw_rows,
+    rows_of,
+)
+from gateway.store.journal import Journal
 from gateway.store.records import RequestRecord
-from gateway.store.spool import Claimed, Rows, Spool
+from gateway.store.recovery import recover_into
+from gateway.store.replay import Item, SpoolReplay
+from gateway.store.spool import Rows, Spool
 
 log = logging.getLogger(__name__)
 
-__all__ = ["InsertFn", "RecordWriter", "Rows", "WriterStats", "insert_rows", "is_data_error", "merge_rows", "rows_of"]
+__all__ = ["InsertFn", "InsertOutcome", "RecordWriter", "Rows", "WriterStats", "insert_rows", "is_data_error",
+           "merge_rows", "rows_of"]
 
-InsertFn = Callable[[Engine, Mapping[Table, Sequence[Mapping[str, Any]]]], None]
-"""Writes one batch in one transaction; runs in a worker thread; raises on failure."""
-
-TABLE_ORDER: tuple[Table, ...] = (RECORDS, ATTEMPTS)
-_CONFLICT_KEYS: dict[str, list[str]] = {RECORDS.name: ["id"], ATTEMPTS.name: ["record_id", "attempt"]}
-
-Item = tuple[object, Rows]
-"""A record's id (for logs) and its rows."""
-
+InsertFn = Callable[[Engine, Sequence[Rows]], InsertOutcome]
+"""Writes one batch (one record's rows per item) in one transaction; runs in a worker
+thread; raises on failure."""
 
 @dataclass(frozen=True, slots=True)
 class WriterStats:
@@ -52,9 +63,13 @@ class WriterStats:
     ``written``: records committed from the buffer; ``spooled``: records moved to the
     spool (buffer full, or shutdown with the database down); ``replayed``: spooled
     records committed from the spool; ``rejected``: records the database refused as
-    invalid (logged); ``dropped``: records lost because the spool could not be written
-    (or, for a writer without a spool, the buffer was full or the database was down at
-    shutdown), each logged as an error.
+    invalid (logged); ``dropped``: records that could not be kept in memory or the spool,
+    each logged as an error (with a journal they stay in it, for the next start);
+    ``duplicates``: records found already in the database (a retried or replayed write;
+    also in ``written``/``replayed``); ``id_conflicts``: records whose id a different
+    record had taken, written under a new id (also in ``written``/``replayed``);
+    ``recovered``: records taken from the journals of processes that are gone (into the
+    spool, so also in ``replayed`` once written).
     """
 
     submitted: int
@@ -65,92 +80,28 @@ class WriterStats:
     rejected: int = 0
     spooled: int = 0
     replayed: int = 0
-
-
-def insert_rows(engine: Engine, rows: Mapping[Table, Sequence[Mapping[str, Any]]]) -> None:
-    """Insert ``rows`` in one transaction: one executemany ``INSERT`` per table, in
-    ``TABLE_ORDER``; rows whose key already exists are skipped."""
-    with engine.begin() as connection:
-        for table in TABLE_ORDER:
-            batch = rows.get(table)
-            if batch:
-                connection.execute(_insert_ignoring_duplicates(engine.dialect.name, table), list(batch))
-
-
-def _insert_ignoring_duplicates(dialect: str, table: Table) -> Insert:
-    keys = _CONFLICT_KEYS[table.name]
-    if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=keys)
-    if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=keys)
-    return insert(table)
-
-
-def rows_of(record: RequestRecord) -> Rows:
-    """The rows ``record`` becomes, by table, cleaned so the database accepts them:
-    strings cut to their column's length and stripped of NUL characters."""
-    rows: Rows = {RECORDS: [_clean_row(RECORDS, record.as_row())]}
-    attempts = record.attempt_rows()
-    if attempts:
-        rows[ATTEMPTS] = [_clean_row(ATTEMPTS, row) for row in attempts]
-    return rows
-
-
-def merge_rows(parts: Iterable[Rows]) -> Rows:
-    """The rows of several records as one batch."""
-    merged: Rows = {}
-    for part in parts:
-        for table, rows in part.items():
-            merged.setdefault(table, []).extend(rows)
-    return merged
-
-
-def _clean_row(table: Table, row: dict[str, Any]) -> dict[str, Any]:
-    cleaned = {}
-    for name, value in row.items():
-        value = _strip_nul(value)
-        length = getattr(table.c[name].type, "length", None)
-        if isinstance(value, str) and length is not None:
-            value = value[:length]
-        cleaned[name] = value
-    return cleaned
-
-
-def _strip_nul(value: Any) -> Any:
-    if isinstance(value, str):
-        return value.replace("\x00", "") if "\x00" in value else value
-    if isinstance(value, dict):
-        return {_strip_nul(k): _strip_nul(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strip_nul(v) for v in value]
-    return value
-
-
-def is_data_error(exc: BaseException) -> bool:
-    """True when ``exc`` means the rows are bad (retrying cannot help), as opposed to
-    the database being unreachable or misconfigured."""
-    if isinstance(exc, DataError | IntegrityError):
-        return True
-    return isinstance(exc, StatementError) and not isinstance(exc, DBAPIError)
+    duplicates: int = 0
+    id_conflicts: int = 0
+    recovered: int = 0
 
 
 class RecordWriter:
     """A ``RecordSink`` writing records in batches from a background task.
 
-    ``submit`` never blocks and never raises. ``start`` starts the task, which every
-    ``flush_interval`` seconds (sooner once ``batch_size`` records wait) writes all
-    buffered records, ``batch_size`` per transaction, via ``insert_fn`` in a worker
-    thread, then replays the spool. A failed write keeps its batch and is retried after
-    ``retry_initial`` seconds, doubling up to ``retry_max``. Records the database
-    refuses as invalid are logged, counted as ``rejected`` and skipped; the rest of
-    their batch is written.
+    ``submit`` never raises and, with a journal, journals the record before returning.
+    ``start`` starts the task, which every ``flush_interval`` seconds (sooner once
+    ``batch_size`` records wait) writes all buffered records, ``batch_size`` per
+    transaction, via ``insert_fn`` in a worker thread, then replays the spool. A failed
+    write keeps its batch and is retried after ``retry_initial`` seconds, doubling up to
+    ``retry_max``. Records the database refuses as invalid are logged, counted as
+    ``rejected`` and skipped; the rest of their batch is written.
 
     At most ``max_queue`` records wait (besides the batch being written). With a
     ``spool_dir``, a full buffer is moved to the spool by a background task, and a
     record arriving while it is still full is spooled at once; ``close`` writes what is
     left and spools whatever the database does not take at once. Without a spool
     (tools and tests), such records are dropped and ``close`` retries the database for
-    up to ``close_timeout`` seconds first.
+    up to ``close_timeout`` seconds first. A ``journal`` needs a spool.
     """
 
     def __init__(
@@ -163,11 +114,17 @@ class RecordWriter:
         retry_initial: float = 0.5,
         retry_max: float = 30.0,
         close_timeout: float = 10.0,
-        insert_fn: InsertFn = insert_rows,
+        insert_fn: InsertFn | None = None,
         spool_dir: Path | None = None,
+        journal: Journal | None = None,
+        remint: Remint | None = None,
+        on_id_conflicts: Callable[[int], None] | None = None,
+        start_timeout: float = 10.0,
     ) -> None:
         if max_queue < 1 or batch_size < 1:
             raise ValueError("max_queue and batch_size must be at least 1")
+        if journal is not None and spool_dir is None:
+            raise ValueError("a journal needs a spool directory")
         self._engine = engine
         self._max_queue = max_queue
         self._batch_size = batch_size
@@ -175,14 +132,17 @@ class RecordWriter:
         self._retry_initial = retry_initial
         self._retry_max = retry_max
         self._close_timeout = close_timeout
-        self._insert_fn = insert_fn
+        self._start_timeout = start_timeout
+        self._insert_fn = insert_fn or functools.partial(insert_rows, remint=remint)
+        self._on_id_conflicts = on_id_conflicts
         self._spool = Spool(spool_dir) if spool_dir is not None else None
-        self._spool_dirty = self._spool is not None
-        self._buffer: deque[RequestRecord] = deque()
+        self._replay = SpoolReplay(self._spool, self._commit, batch_size) if self._spool is not None else None
+        self._journal = journal
+        self._buffer: deque[Item] = deque()
         self._pending: list[Item] = []
         self._mutex = threading.Lock()
         self._counts = {"submitted": 0, "written": 0, "failed_flushes": 0, "dropped": 0, "rejected": 0,
-                        "spooled": 0, "replayed": 0}
+                        "spooled": 0, "replayed": 0, "duplicates": 0, "id_conflicts": 0, "recovered": 0}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._spill_task: asyncio.Task[None] | None = None
@@ -190,6 +150,7 @@ class RecordWriter:
         self._closed = False
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._first_pass = asyncio.Event()
 
     @property
     def stats(self) -> WriterStats:
@@ -199,32 +160,47 @@ class RecordWriter:
             return WriterStats(queue_depth=depth, **self._counts)
 
     def submit(self, record: RequestRecord) -> None:
-        """Buffer ``record`` for writing. Never raises; safe from any thread. Blocks only
-        to spool a record that arrives while the buffer is full (or after ``close``)."""
+        """Journal ``record`` (when there is a journal) and buffer it for writing. Never
+        raises; safe from any thread. Blocks only to spool a record that arrives while the
+        buffer is full (or after ``close``)."""
         try:
             with self._mutex:
                 self._counts["submitted"] += 1
-                accepted = not self._closed and len(self._buffer) < self._max_queue
-                if accepted:
-                    self._buffer.append(record)
-                depth = len(self._buffer)
-            if not accepted:
-                self._overflow(record)
-            elif depth >= self._max_queue:
-                self._on_loop(self._start_spill)
-            elif depth >= self._batch_size:
-                self._on_loop(self._wake.set)
+                room = not self._closed and len(self._buffer) < self._max_queue
+            if not room and self._spool is None:
+                self._drop(1, "the buffer is full or the writer is closed, and there is no spool")
+                return
+            item = self._prepare(record)
+            if item is None:
+                return
+            if self._journal is not None:
+                self._journal.append(*item)
+            if room:
+                self._buffer_item(item)
+            else:
+                self._spill([item])
         except Exception:
             log.exception("record %s could not be buffered", getattr(record, "id", "?"))
 
-    def _overflow(self, record: RequestRecord) -> None:
-        """Take a record that cannot be buffered: spool it now, in the calling thread."""
-        if self._spool is None:
-            self._drop(1, "the buffer is full or the writer is closed, and there is no spool")
+    def checkpoint(self, record: RequestRecord) -> None:
+        """Journal the state of a stream in flight: ``record`` is what it leaves if the
+        process dies before its final record is submitted. Never raises."""
+        journal = self._journal
+        if journal is None:
             return
-        item = self._prepare(record)
-        if item is not None:
-            self._spill([item])
+        try:
+            journal.checkpoint(record.id, raw_rows(record))
+        except Exception:
+            log.exception("stream %s could not be checkpointed", getattr(record, "id", "?"))
+
+    def _buffer_item(self, item: Item) -> None:
+        with self._mutex:
+            self._buffer.append(item)
+            depth = len(self._buffer)
+        if depth >= self._max_queue:
+            self._on_loop(self._start_spill)
+        elif depth >= self._batch_size:
+            self._on_loop(self._wake.set)
 
     def _spill(self, items: Sequence[Item]) -> None:
         """Write ``items`` to the spool, ``batch_size`` per file (blocking). Without a
@@ -234,19 +210,29 @@ class RecordWriter:
             if self._spool is None:
                 self._drop(len(part), "the buffer is full or the database is down, and there is no spool")
                 continue
+            cleaned = self._clean(part)
             try:
-                self._spool.append([rows for _, rows in part])
+                if cleaned:
+                    self._spool.append([rows for _, rows in cleaned])
             except Exception as exc:
                 log.error("spool directory %s is not writable (%s)", self._spool.directory, exc)
-                self._drop(len(part), "the spool cannot be written")
+                self._drop(len(cleaned), "the spool cannot be written")
                 continue
-            self._count("spooled", len(part))
-            self._spool_dirty = True
+            self._count("spooled", len(cleaned))
+            self._settle(cleaned)
+            if self._replay is not None:
+                self._replay.dirty = True
+
+    def _settle(self, items: Iterable[Item]) -> None:
+        if self._journal is not None:
+            self._journal.settle(record_id for record_id, _ in items)
 
     def _drop(self, count: int, reason: str) -> None:
         with self._mutex:
             before = self._counts["dropped"]
             self._counts["dropped"] += count
+        if self._journal is not None:
+            reason += " (they stay in the journal, for the next start)"
         if before // 1000 != (before + count) // 1000 or before == 0:
             log.error("%d records dropped (%d so far): %s", count, before + count, reason)
 
@@ -263,19 +249,47 @@ class RecordWriter:
                 return
             taken = list(self._buffer)
             self._buffer.clear()
-        items = [item for item in map(self._prepare, taken) if item is not None]
-        await asyncio.to_thread(self._spill, items)
+        await asyncio.to_thread(self._spill, taken)
 
     async def start(self) -> None:
-        """Start the background flush task on the running loop (it replays the spool
-        first); idempotent."""
+        """Open the journal and recover the journals of processes that are gone, start the
+        background flush task on the running loop, and wait (up to ``start_timeout``) for
+        its first pass, which replays the spool; idempotent."""
         if self._task is not None:
             return
         self._loop = asyncio.get_running_loop()
         self._stopping.clear()
+        if self._journal is not None:
+            await asyncio.to_thread(self._open_journal)
         if self._spool is not None:
             self._wake.set()
         self._task = asyncio.create_task(self._run(), name="record-writer")
+        if self._spool is not None and await asyncio.to_thread(self._spool_has_files):
+            await _wait(self._first_pass, self._start_timeout)
+
+    def _open_journal(self) -> None:
+        journal, spool = self._journal, self._spool
+        assert journal is not None and spool is not None
+        try:
+            journal.open()
+        except OSError as exc:
+            log.error("journal directory %s cannot be used (%s); records are not journaled", journal.directory, exc)
+            self._journal = None
+            return
+        try:
+            recovered = recover_into(spool, journal.directory, journal.token, self._batch_size)
+        except OSError as exc:
+            log.error("journal directory %s cannot be read for recovery: %s", journal.directory, exc)
+            return
+        self._count("recovered", recovered)
+        if recovered and self._replay is not None:
+            self._replay.dirty = True
+
+    def _spool_has_files(self) -> bool:
+        try:
+            return self._spool is not None and bool(self._spool.files())
+        except OSError:
+            return False
 
     async def flush(self) -> bool:
         """Write everything buffered now, then replay the spool. True when nothing is
@@ -284,7 +298,8 @@ class RecordWriter:
 
     async def close(self) -> None:
         """Stop the background task and write everything left; see the class docstring
-        for what happens to records the database does not take."""
+        for what happens to records the database does not take. The journal is closed
+        last: empty, unless records could be neither written nor spooled."""
         self._stopping.set()
         self._wake.set()
         if self._task is not None:
@@ -300,6 +315,11 @@ class RecordWriter:
             written = await self._write_buffer()
         if not written:
             await asyncio.to_thread(self._spill, self._take_remaining())
+        if self._journal is not None:
+            kept = await asyncio.to_thread(self._journal.close)
+            if kept:
+                log.warning("%d records or streams in flight left in the journal %s for the next start", kept,
+                            self._journal.directory)
 
     async def _run(self) -> None:
         delay = 0.0
@@ -310,8 +330,11 @@ class RecordWriter:
                 await _wait(self._wake, self._flush_interval)
                 self._wake.clear()
             if self._stopping.is_set():
-                return
-            delay = 0.0 if await self._write_all() else self._next_delay(delay)
+                break
+            done = await self._write_all()
+            self._first_pass.set()
+            delay = 0.0 if done else self._next_delay(delay)
+        self._first_pass.set()
 
     def _next_delay(self, delay: float) -> float:
         return min(max(delay * 2, self._retry_initial), self._retry_max)
@@ -328,18 +351,14 @@ class RecordWriter:
 
     def _take_remaining(self) -> list[Item]:
         with self._mutex:
-            left = list(self._pending)
-            records = list(self._buffer)
+            left = [*self._pending, *self._buffer]
             self._pending.clear()
             self._buffer.clear()
-        left += [item for item in map(self._prepare, records) if item is not None]
         if left:
             log.error("database unavailable at shutdown; %d records not written to it", len(left))
         return left
 
     async def _write_all(self) -> bool:
-        """Write pending and buffered records, then replay the spool. True when nothing
-        is left; False when a write failed (the failed batch stays pending)."""
         async with self._write_lock:
             return await self._write_buffer_locked() and await self._replay_locked()
 
@@ -354,123 +373,100 @@ class RecordWriter:
         return True
 
     def _take_batch(self) -> bool:
-        """Fill ``_pending`` from the buffer unless a batch is already pending; True
-        when there is something to write."""
+        """Fill ``_pending`` from the buffer (cleaning the rows) unless a batch is already
+        pending; True when there is something to write."""
         with self._mutex:
             if self._pending:
                 return True
             count = min(self._batch_size, len(self._buffer))
             taken = [self._buffer.popleft() for _ in range(count)]
-        prepared = [item for item in map(self._prepare, taken) if item is not None]
+        cleaned = self._clean(taken)
         with self._mutex:
-            self._pending = prepared
-            return bool(prepared) or bool(self._buffer)
+            self._pending = cleaned
+            return bool(cleaned) or bool(self._buffer)
 
     def _prepare(self, record: RequestRecord) -> Item | None:
+        """The record's rows as the journal keeps them (cleaned later, off the request path)."""
         try:
-            return record.id, rows_of(record)
+            return record.id, raw_rows(record)
         except Exception:
             log.exception("record %s cannot be turned into rows; rejected", getattr(record, "id", "?"))
             self._count("rejected")
             return None
 
+    def _clean(self, items: Sequence[Item]) -> list[Item]:
+        """``items`` with their rows cleaned for the database; one that cannot be is rejected."""
+        cleaned: list[Item] = []
+        for record_id, rows in items:
+            try:
+                cleaned.append((record_id, clean_rows(rows)))
+            except Exception:
+                log.exception("record %s cannot be cleaned for the database; rejected", record_id)
+                self._count("rejected")
+                self._settle([(record_id, rows)])
+        return cleaned
+
     async def _write_pending(self) -> bool:
-        """Write ``_pending``; True when it is empty afterwards."""
-        left, written = await self._commit(list(self._pending))
+        """Write ``_pending``; True when it is empty afterwards. What is done with (written,
+        found there, or rejected) leaves the journal."""
+        items = list(self._pending)
+        left, outcome = await self._commit(items)
         with self._mutex:
-            self._counts["written"] += written
+            self._counts["written"] += outcome.stored
             self._pending = left
+        self._settle(items[: len(items) - len(left)])
         return not left
 
-    async def _commit(self, items: list[Item]) -> tuple[list[Item], int]:
+    async def _commit(self, items: list[Item]) -> tuple[list[Item], InsertOutcome]:
         """Insert ``items`` in one transaction; on a data error, one by one, rejecting the
         records the database refuses. Returns the items left unwritten because the
-        database failed (none on success) and how many were written."""
+        database failed (none on success; always the tail of ``items``) and the outcome."""
         if not items:
-            return [], 0
+            return [], InsertOutcome()
         try:
-            await asyncio.to_thread(self._insert_fn, self._engine, merge_rows(rows for _, rows in items))
+            outcome = await asyncio.to_thread(self._insert_fn, self._engine, [rows for _, rows in items])
         except Exception as exc:
             if not is_data_error(exc):
                 self._failed(exc, len(items))
-                return items, 0
+                return items, InsertOutcome()
             if len(items) > 1:
                 return await self._commit_one_by_one(items)
             self._reject(items[0][0], exc)
-            return [], 0
-        return [], len(items)
+            return [], InsertOutcome()
+        self._note(outcome)
+        return [], outcome
 
-    async def _commit_one_by_one(self, items: list[Item]) -> tuple[list[Item], int]:
-        written = 0
+    async def _commit_one_by_one(self, items: list[Item]) -> tuple[list[Item], InsertOutcome]:
+        total = InsertOutcome()
         for index, (record_id, rows) in enumerate(items):
             try:
-                await asyncio.to_thread(self._insert_fn, self._engine, rows)
+                outcome = await asyncio.to_thread(self._insert_fn, self._engine, [rows])
             except Exception as exc:
                 if not is_data_error(exc):
                     self._failed(exc, len(items) - index)
-                    return items[index:], written
+                    return items[index:], total
                 self._reject(record_id, exc)
                 continue
-            written += 1
-        return [], written
+            self._note(outcome)
+            total += outcome
+        return [], total
+
+    def _note(self, outcome: InsertOutcome) -> None:
+        with self._mutex:
+            self._counts["duplicates"] += outcome.duplicates
+            self._counts["id_conflicts"] += outcome.reminted
+        if outcome.reminted and self._on_id_conflicts is not None:
+            self._on_id_conflicts(outcome.reminted)
 
     async def _replay_locked(self) -> bool:
         """Replay the spool, oldest file first; True when every file was replayed."""
-        spool = self._spool
-        if spool is None or not self._spool_dirty:
+        if self._replay is None:
             return True
-        self._spool_dirty = False
+        before = self._replay.replayed
         try:
-            files = await asyncio.to_thread(spool.files)
-        except OSError as exc:
-            log.error("spool directory %s cannot be read: %s", spool.directory, exc)
-            return True
-        for path in files:
-            if not await self._replay_file(spool, path):
-                self._spool_dirty = True
-                return False
-        return True
-
-    async def _replay_file(self, spool: Spool, path: Path) -> bool:
-        """Commit one spool file's rows, then delete it; False when the database failed."""
-        try:
-            claimed = await asyncio.to_thread(spool.claim, path)
-        except OSError as exc:
-            log.error("spool file %s cannot be read: %s", path, exc)
-            return True
-        if claimed is None:
-            return True
-        written: int | None = None
-        try:
-            written = await self._commit_all(claimed.rows)
+            return await self._replay.run()
         finally:
-            removed = await asyncio.to_thread(self._release, spool, claimed, written is not None)
-        if written is None:
-            return False
-        if removed:
-            self._count("replayed", written)
-        return True
-
-    async def _commit_all(self, rows: list[Rows]) -> int | None:
-        """Commit ``rows`` in batches; how many were written, or ``None`` if a write failed."""
-        items: list[Item] = [(_record_id(r), r) for r in rows]
-        written = 0
-        for start in range(0, len(items), self._batch_size):
-            left, count = await self._commit(items[start : start + self._batch_size])
-            written += count
-            if left:
-                return None
-        return written
-
-    @staticmethod
-    def _release(spool: Spool, claimed: Claimed, done: bool) -> bool:
-        try:
-            spool.release(claimed, done=done)
-        except OSError as exc:
-            log.error("spool file %s could not be removed after replay (it will be replayed again): %s",
-                      claimed.path, exc)
-            return False
-        return done
+            self._count("replayed", self._replay.replayed - before)
 
     def _reject(self, record_id: object, exc: Exception) -> None:
         log.error("record %s rejected by the database: %s", record_id, exc)
@@ -499,11 +495,6 @@ class RecordWriter:
         else:
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(callback)
-
-
-def _record_id(rows: Rows) -> object:
-    records = rows.get(RECORDS)
-    return records[0].get("id", "?") if records else "?"
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> None:

@@ -1,7 +1,8 @@
 """Run an ASGI app on a real loopback port in a background thread.
 
 ``FakeUpstream`` adds what every provider fake needs: a log of the requests it
-received (method, path, query, headers, JSON body) and a queue of scripted
+received (method, path, query, headers, JSON body), a log of every request target
+exactly as it arrived on the wire (``wire``, routed or not), and a queue of scripted
 responses that override the fake's default behaviour, one per request.
 """
 
@@ -21,6 +22,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 class ServerThread:
@@ -101,12 +103,30 @@ def sse(events: Iterable[Any], *, named: bool = False, done: bool = False) -> li
 Handler = Callable[[Request, Any], Any]
 
 
+class WireLog:
+    """ASGI wrapper appending ``(method, raw target)`` of every HTTP request to ``targets``:
+    the path bytes as sent (``scope["raw_path"]``, not percent-decoded or normalized), plus
+    ``?query`` when there is one."""
+
+    def __init__(self, app: ASGIApp, targets: list[tuple[str, str]]) -> None:
+        self.app, self.targets = app, targets
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            raw = scope.get("raw_path") or scope["path"].encode()
+            query = scope.get("query_string") or b""
+            target = raw.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+            self.targets.append((scope["method"], target))
+        await self.app(scope, receive, send)
+
+
 class FakeUpstream:
     """Base for provider fakes. Subclasses add routes with ``self.route(path, handler)``;
     a handler gets ``(request, parsed_json_body)`` and returns a ``Scripted`` or a Response."""
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.wire: list[tuple[str, str]] = []
         self._script: deque[Scripted] = deque()
         self._app = Starlette()
         self._server: ServerThread | None = None
@@ -168,7 +188,7 @@ class FakeUpstream:
         return self._server.url
 
     def start(self) -> FakeUpstream:
-        self._server = ServerThread(self._app).start()
+        self._server = ServerThread(WireLog(self._app, self.wire)).start()
         return self
 
     def stop(self) -> None:

@@ -6,8 +6,14 @@ made servable - the fake OpenAI upstream's model, no refused fields, half of the
 chats streamed - so valid requests go all the way through and back) and of negative
 examples (data that does not fit). Every response must be: no 5xx, a status the
 document declares, the declared content type, and a body matching the declared
-schema (each SSE event of a stream included); a schema-violating body must be
-refused with a 4xx. No operation is excluded.
+schema (each SSE event of a stream included); a request that violates the document
+(body, query or path) must be refused with a 4xx. No operation is excluded.
+
+The admin operations that read or write the database (activity, usage, keys) also get
+schemathesis' coverage phase (each parameter's boundary values), and run again against
+PostgreSQL, which refuses what SQLite takes (NUL in text), and, with fewer examples,
+with the database cut off (a closed port), where a 5xx must be the 503
+``database_unavailable``, never a 500.
 """
 
 from __future__ import annotations
@@ -42,21 +48,48 @@ ROLES = {"system", "developer", "user", "assistant", "tool"}
 SERVE = ("as generated", "servable", "servable, streamed")
 MESSAGE_FIELDS = {"role", "content", "name", "tool_calls", "tool_call_id", "refusal"}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
+DATABASE_PATHS = ("/v1/activity", "/v1/usage", "/v1/keys")
+OUTAGE_EXAMPLES = {GenerationMode.POSITIVE: 10, GenerationMode.NEGATIVE: 10}
+CLOSED_PORT_DATABASE = "postgresql+psycopg://postgres@127.0.0.1:1/gateway"
+SEED = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "seed"}]}
 
 
-def _cases() -> list[Any]:
-    """(operation, mode) pairs. Negative examples need a body or a query parameter: an
-    unconstrained string in the path (``/v1/keys/{key_id}``) has no invalid value."""
-    document = create_app(make_settings(Path("/nonexistent"))).openapi()
+def _document() -> dict[str, Any]:
+    document: dict[str, Any] = create_app(make_settings(Path("/nonexistent"))).openapi()
+    return document
+
+
+def _constrained(parameter: dict[str, Any]) -> bool:
+    schema = parameter.get("schema", {})
+    return parameter["in"] == "query" or any(k in schema for k in ("pattern", "maxLength", "enum", "maximum"))
+
+
+def _cases(paths: tuple[str, ...] = ("/",)) -> list[Any]:
+    """(operation, mode) pairs for the operations under ``paths``. Negative examples need a
+    body, a query parameter or a constrained path parameter: an unconstrained string in the
+    path has no invalid value."""
     cases = []
-    for path, operations in document["paths"].items():
+    for path, operations in _document()["paths"].items():
+        if not path.startswith(paths):
+            continue
         for method, operation in operations.items():
             label = f"{method.upper()} {path}"
             cases.append(pytest.param(label, GenerationMode.POSITIVE, id=f"{label}-positive"))
-            query = [p for p in operation.get("parameters", []) if p["in"] == "query"]
-            if query or operation.get("requestBody"):
+            if any(_constrained(p) for p in operation.get("parameters", [])) or operation.get("requestBody"):
                 cases.append(pytest.param(label, GenerationMode.NEGATIVE, id=f"{label}-negative"))
     return cases
+
+
+ADMIN_LABELS = sorted({case.values[0] for case in _cases(DATABASE_PATHS)})
+
+
+def _seeded(gateway: RunningGateway) -> RunningGateway:
+    """``gateway`` with a few records (one of them failed), so the activity, stats and usage
+    answers serialize real rows."""
+    for model in ("openai/gpt-4o-mini", "openai/gpt-4o-mini", "openai/no-such-model"):
+        gateway.http.post("/v1/chat/completions", json={**SEED, "model": model}, headers=AUTH)
+    gateway.flush()
+    return gateway
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +97,30 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway
     fake = FakeOpenAI().start()
     env = {"OPENAI_API_KEY": VALID_KEY, "OPENAI_BASE_URL": fake.url + "/v1"}
     gateway = RunningGateway(make_settings(tmp_path_factory.mktemp("schemathesis"), env, master_key=MASTER_KEY))
-    yield gateway
+    yield _seeded(gateway)
     gateway.stop()
     fake.stop()
+
+
+@pytest.fixture(scope="module")
+def on_postgres(tmp_path_factory: pytest.TempPathFactory, module_postgres_url: str) -> Iterator[RunningGateway]:
+    fake = FakeOpenAI().start()
+    env = {"OPENAI_API_KEY": VALID_KEY, "OPENAI_BASE_URL": fake.url + "/v1"}
+    gateway = RunningGateway(make_settings(tmp_path_factory.mktemp("postgres"), env, master_key=MASTER_KEY,
+                                           database_url=module_postgres_url))
+    yield _seeded(gateway)
+    gateway.stop()
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def cut_off(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
+    """A gateway whose database is a closed port: every connection attempt is refused."""
+    settings = make_settings(tmp_path_factory.mktemp("outage"), database_url=CLOSED_PORT_DATABASE,
+                             migrate_on_start=False, master_key=MASTER_KEY)
+    gateway = RunningGateway(settings)
+    yield gateway
+    gateway.stop()
 
 
 @pytest.fixture(scope="module")
@@ -96,17 +150,27 @@ def _servable(body: dict[str, Any], model: str, fields: set[str], stream: bool) 
         body["messages"] = kept or [{"role": "user", "content": "hello"}]
 
 
-def _run(schema: Any, running: RunningGateway, label: str, mode: GenerationMode) -> None:
+def database_unavailable_only(ctx: Any, response: Any, case: Any) -> None:
+    """With the database cut off, a 5xx must be the 503 that says so, never a 500."""
+    if response.status_code >= 500:
+        assert response.status_code == 503, f"{case.operation.label}: {response.status_code} {response.text[:300]}"
+        assert response.json()["error"]["code"] == "database_unavailable", response.text[:300]
+
+
+OUTAGE_CHECKS = [database_unavailable_only, status_code_conformance, content_type_conformance,
+                 response_schema_conformance]
+
+
+def _run(schema: Any, running: RunningGateway, label: str, mode: GenerationMode, *,
+         checks: list[Any] | None = None, examples: dict[GenerationMode, int] = MAX_EXAMPLES) -> None:
     operation = schema.find_operation_by_label(label)
     assert operation is not None, label
-    # A schema-violating body must be refused; query strings are left out of that check, since
-    # the framework's leniency there (a repeated parameter, a datetime given as a number) is fine.
-    body_operation = label.startswith("POST ")
-    checks = [*CHECKS, negative_data_rejection] if mode is GenerationMode.NEGATIVE and body_operation else CHECKS
+    if checks is None:
+        checks = [*CHECKS, negative_data_rejection] if mode is GenerationMode.NEGATIVE else CHECKS
     real_model = REAL_MODELS.get(label) if mode is GenerationMode.POSITIVE else None
     fields = _body_fields(schema, label) if real_model else set()
 
-    @hypothesis.settings(max_examples=MAX_EXAMPLES[mode], derandomize=True, deadline=None, database=None,
+    @hypothesis.settings(max_examples=examples[mode], derandomize=True, deadline=None, database=None,
                          phases=[hypothesis.Phase.explicit, hypothesis.Phase.generate],
                          # large nested bodies from the schemas trip the size and speed checks
                          suppress_health_check=list(hypothesis.HealthCheck))
@@ -124,3 +188,45 @@ def _run(schema: Any, running: RunningGateway, label: str, mode: GenerationMode)
 def test_operation_conforms_to_its_document(schema: Any, running: RunningGateway, label: str,
                                             mode: GenerationMode) -> None:
     _run(schema, running, label, mode)
+
+
+def _cover(schema: Any, running: RunningGateway, label: str, checks: list[Any]) -> None:
+    """Schemathesis' coverage phase: each parameter's boundary and just-out-of-bounds values
+    (lengths, integer limits, patterns, types, missing and duplicated parameters, unexpected
+    methods), deterministically."""
+    operation = schema.find_operation_by_label(label)
+    assert operation is not None, label
+    config = schema.config.generation_for(operation=operation, phase="coverage")
+    modes = [GenerationMode.POSITIVE, GenerationMode.NEGATIVE]
+    for case in schema.iter_coverage_cases(operation, generation_modes=modes, generation_config=config):
+        response = case.call(base_url=running.url, headers=AUTH, timeout=30)
+        case.validate_response(response, checks=checks)
+
+
+@pytest.mark.parametrize("label", ADMIN_LABELS)
+def test_admin_operation_boundaries(schema: Any, running: RunningGateway, label: str) -> None:
+    _cover(schema, running, label, [*CHECKS, negative_data_rejection])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("label", "mode"), _cases(DATABASE_PATHS))
+def test_admin_operation_conforms_on_postgres(schema: Any, on_postgres: RunningGateway, label: str,
+                                              mode: GenerationMode) -> None:
+    _run(schema, on_postgres, label, mode)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("label", ADMIN_LABELS)
+def test_admin_operation_boundaries_on_postgres(schema: Any, on_postgres: RunningGateway, label: str) -> None:
+    _cover(schema, on_postgres, label, [*CHECKS, negative_data_rejection])
+
+
+@pytest.mark.parametrize(("label", "mode"), _cases(DATABASE_PATHS))
+def test_admin_operation_without_its_database_is_a_503(schema: Any, cut_off: RunningGateway, label: str,
+                                                       mode: GenerationMode) -> None:
+    _run(schema, cut_off, label, mode, checks=OUTAGE_CHECKS, examples=OUTAGE_EXAMPLES)
+
+
+@pytest.mark.parametrize("label", ADMIN_LABELS)
+def test_admin_operation_boundaries_without_its_database(schema: Any, cut_off: RunningGateway, label: str) -> None:
+    _cover(schema, cut_off, label, OUTAGE_CHECKS)

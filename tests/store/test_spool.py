@@ -7,22 +7,22 @@ import asyncio
 import datetime as dt
 import logging
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import Engine, Table
+from sqlalchemy import Engine
 
 from gateway.core import metrics as m
 from gateway.core.results import Usage
 from gateway.store.db import create_engine_for, run_migrations
 from gateway.store.records import Attempt, RequestRecord
 from gateway.store.repository import ActivityRepository
-from gateway.store.spool import Spool, decode, encode
-from gateway.store.writer import RecordWriter, insert_rows, rows_of
+from gateway.store.spool import Rows, Spool, decode, encode
+from gateway.store.writer import InsertOutcome, RecordWriter, insert_rows, rows_of
 
 BASE_ID = 7_400_000_000_000_000_000
 BASE_TIME = dt.datetime(2024, 11, 24, 12, 0, tzinfo=dt.UTC)
@@ -45,11 +45,11 @@ class Database:
         self.up = True
         self.calls = 0
 
-    def __call__(self, engine: Engine, rows: Mapping[Table, Sequence[Mapping[str, Any]]]) -> None:
+    def __call__(self, engine: Engine, rows: Sequence[Rows]) -> InsertOutcome:
         self.calls += 1
         if not self.up:
             raise sa.exc.OperationalError("INSERT", {}, ConnectionError("database is down"))
-        insert_rows(engine, rows)
+        return insert_rows(engine, rows)
 
 
 def make_record(n: int, **changes: Any) -> RequestRecord:

@@ -23,7 +23,7 @@ from gateway.store.db import alembic_config, create_engine_for, normalize_url, p
 from gateway.store.models import ATTEMPTS, Base
 from gateway.store.records import RequestRecord
 from gateway.store.repository import ActivityFilters, ActivityRepository
-from gateway.store.writer import RecordWriter, insert_rows
+from gateway.store.writer import InsertOutcome, RecordWriter, insert_rows
 
 BASE_TIME = dt.datetime(2024, 11, 24, 12, 0, tzinfo=dt.UTC)
 _PER_SECOND = 1000 << 22
@@ -300,12 +300,12 @@ async def test_writer_keeps_batch_while_database_is_down_and_writes_it_once(engi
     calls = {"n": 0}
     threads: set[int] = set()
 
-    def flaky(engine: Engine, rows: Mapping[Table, Sequence[Mapping[str, Any]]]) -> None:
+    def flaky(engine: Engine, rows: Sequence[Mapping[Table, Sequence[Mapping[str, Any]]]]) -> InsertOutcome:
         calls["n"] += 1
         threads.add(threading.get_ident())
         if calls["n"] <= 3:
             raise sa.exc.OperationalError("INSERT", {}, ConnectionError("database is down"))
-        insert_rows(engine, rows)
+        return insert_rows(engine, rows)
 
     records = [make_record(n) for n in range(120)]
     writer = RecordWriter(engine, batch_size=50, flush_interval=0.01, retry_initial=0.01, insert_fn=flaky)
@@ -324,11 +324,13 @@ async def test_writer_keeps_batch_while_database_is_down_and_writes_it_once(engi
 async def test_batch_committed_but_reported_failed_is_not_written_twice(engine: Engine) -> None:
     calls = {"n": 0}
 
-    def commit_then_fail(engine: Engine, rows: Mapping[Table, Sequence[Mapping[str, Any]]]) -> None:
+    def commit_then_fail(engine: Engine, rows: Sequence[Mapping[Table, Sequence[Mapping[str, Any]]]]
+                         ) -> InsertOutcome:
         calls["n"] += 1
-        insert_rows(engine, rows)
+        outcome = insert_rows(engine, rows)
         if calls["n"] == 1:
             raise sa.exc.OperationalError("COMMIT", {}, ConnectionError("connection lost after commit"))
+        return outcome
 
     records = [make_record(n) for n in range(30)]
     writer = RecordWriter(engine, retry_initial=0.01, insert_fn=commit_then_fail)
@@ -362,7 +364,7 @@ async def test_lone_invalid_record_is_rejected_not_retried_forever(engine: Engin
 
 
 async def test_close_gives_up_after_timeout_when_database_stays_down(engine: Engine) -> None:
-    def down(engine: Engine, rows: Mapping[Table, Sequence[Mapping[str, Any]]]) -> None:
+    def down(engine: Engine, rows: Sequence[Mapping[Table, Sequence[Mapping[str, Any]]]]) -> InsertOutcome:
         raise sa.exc.OperationalError("INSERT", {}, ConnectionError("database is down"))
 
     writer = await write(

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from starlette.responses import FileResponse
 
 from gateway.api.deps import require_key
+from gateway.api.params import Moment
 from gateway.api.responses import JSONResponse
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.settings import Settings
@@ -75,8 +76,8 @@ async def dashboard_asset(name: str) -> FileResponse:
 @router.get("/v1/activity/stats", dependencies=[Depends(require_key)])
 async def activity_stats(
     request: Request,
-    since: dt.datetime | None = Query(default=None, description="window start, inclusive (default: until - 1 h)"),
-    until: dt.datetime | None = Query(default=None, description="window end, exclusive (default: now)"),
+    since: Moment | None = Query(default=None, description="window start, inclusive (default: until - 1 h)"),
+    until: Moment | None = Query(default=None, description="window end, exclusive (default: now)"),
     bucket_seconds: int | None = Query(default=None, ge=1, le=86400,
                                        description="bucket width (default: about 120 buckets)"),
 ) -> JSONResponse:

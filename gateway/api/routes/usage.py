@@ -4,27 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import WithJsonSchema
 
 from gateway.api.deps import require_key
+from gateway.api.params import Moment, choices_pattern
 from gateway.api.responses import JSONResponse
 from gateway.errors import InvalidRequestError
 from gateway.store.models import as_utc, window_start
-from gateway.store.usage import UsageRepository, parse_group_by
+from gateway.store.usage import GROUP_FIELDS, UsageRepository, parse_group_by
 
 router = APIRouter(dependencies=[Depends(require_key)])
 
 DEFAULT_WINDOW = dt.timedelta(days=30)
+MAX_GROUP_BY_VALUES = 16
+GroupBy = Annotated[str, WithJsonSchema({"type": "string", "maxLength": 64, "pattern": choices_pattern(GROUP_FIELDS)})]
+"""Documented as the pattern ``parse_group_by`` accepts; it enforces it, naming an unknown field."""
 
 
 @router.get("/v1/usage")
 async def usage(
     request: Request,
-    since: dt.datetime | None = Query(default=None, description="inclusive; default: 30 days before until"),
-    until: dt.datetime | None = Query(default=None, description="exclusive; default: now"),
-    group_by: list[str] | None = Query(default=None, description="day, model, provider, key (comma-separated "
-                                       "or repeated); default: all four"),
+    since: Moment | None = Query(default=None, description="inclusive; default: 30 days before until"),
+    until: Moment | None = Query(default=None, description="exclusive; default: now"),
+    group_by: list[GroupBy] | None = Query(default=None, max_length=MAX_GROUP_BY_VALUES,
+                                           description="day, model, provider, key (comma-separated or "
+                                           "repeated); default: all four"),
 ) -> JSONResponse:
     end = as_utc(until) if until is not None else dt.datetime.now(dt.UTC)
     start = as_utc(since) if since is not None else window_start(end, DEFAULT_WINDOW)

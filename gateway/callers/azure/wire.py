@@ -14,11 +14,11 @@ by a model or provider name.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from gateway.callers.base import Credential
 from gateway.callers.http import join_url
 from gateway.callers.openai.wire import OpenAIWire, Quirks
+from gateway.callers.paths import segment
 from gateway.errors import AuthenticationError
 
 NAME = "azure"
@@ -34,8 +34,9 @@ class AzureWire(OpenAIWire):
     """An ``OpenAIWire`` whose model-bound paths may live under ``deployments/{model}/``.
 
     ``per_deployment``: ``url("chat/completions", model)`` is
-    ``{base_url}/deployments/{model}/chat/completions``; paths without a model
-    (``models``) stay directly under ``base_url``.
+    ``{base_url}/deployments/{model}/chat/completions``, the deployment name percent-encoded as one
+    segment (``gateway.callers.paths.segment``: ``.`` and ``..`` raise ``InvalidRequestError``); paths
+    without a model (``models``) stay directly under ``base_url``.
     """
 
     per_deployment: bool = False
@@ -46,7 +47,7 @@ class AzureWire(OpenAIWire):
 
     def url(self, path: str, model: str | None = None) -> str:
         if self.per_deployment and model:
-            return join_url(self.base_url, f"deployments/{quote(model, safe='')}/{path.lstrip('/')}")
+            return join_url(self.base_url, f"deployments/{segment(model, self.provider)}/{path.lstrip('/')}")
         return join_url(self.base_url, path)
 
 

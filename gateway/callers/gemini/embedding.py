@@ -62,7 +62,7 @@ class GeminiEmbeddingCaller:
 
     def _body(self, inputs: Sequence[str], options: EmbeddingOptions) -> dict[str, Any]:
         mp = options.model_parameter
-        common: dict[str, Any] = {"model": model_resource(options.model)}
+        common: dict[str, Any] = {"model": model_resource(options.model, self._endpoint.provider)}
         if (dimensions := mp.get_int(p.DIMENSIONS)) is not None:
             common["outputDimensionality"] = dimensions
         if (kind := mp.get_str(p.INPUT_TYPE)) is not None:

@@ -17,9 +17,13 @@ from typing import Protocol
 
 from gateway.callers.base import Credential
 from gateway.callers.http import join_url
+from gateway.callers.paths import invalid_name, segments
 
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
 API_VERSION = "v1beta"
+RESOURCE_COLLECTIONS = ("models", "tunedModels")
+"""The collections whose members serve ``generateContent`` and friends (API reference,
+``models.generateContent``: ``model`` is ``models/{model}`` or ``tunedModels/{model}``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +55,30 @@ class GeminiEndpoint(Protocol):
         ...
 
 
-def model_resource(model: str) -> str:
-    """``models/{model}``, unless the name is already a resource path (``tunedModels/x``)."""
-    return model if "/" in model else f"models/{model}"
+def _resource_parts(model: str, provider: str) -> tuple[str, str, str]:
+    """``(collection, id, id as a path segment)``; raises ``InvalidRequestError`` (param ``model``)."""
+    escaped = segments(model, provider, most=2)
+    collection, slash, name = model.partition("/")
+    if not slash:
+        return "models", model, escaped
+    if collection not in RESOURCE_COLLECTIONS:
+        raise invalid_name(model, provider, "use a model id or a resource name, 'models/<id>' or 'tunedModels/<id>'")
+    return collection, name, escaped.partition("/")[2]
+
+
+def model_resource(model: str, provider: str) -> str:
+    """The resource name for ``model`` as request bodies carry it: ``models/{model}``, or the
+    name itself when it already is one (``tunedModels/x``). Raises ``InvalidRequestError``
+    (param ``model``) for any other ``/``-path and for an empty, ``.`` or ``..`` id."""
+    collection, name, _ = _resource_parts(model, provider)
+    return f"{collection}/{name}"
+
+
+def model_path(model: str, provider: str) -> str:
+    """``model_resource`` as a URL path: the id percent-encoded as one segment
+    (``gateway.callers.paths.segments``)."""
+    collection, _, escaped = _resource_parts(model, provider)
+    return f"{collection}/{escaped}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +94,7 @@ class ApiKeyEndpoint:
         return join_url(self.base_url, f"{API_VERSION}/{path}")
 
     def model_url(self, model: str, method: str) -> str:
-        return self.url(f"{model_resource(model)}:{method}")
+        return self.url(f"{model_path(model, self.provider)}:{method}")
 
     async def headers(self) -> Mapping[str, str]:
         return {"x-goog-api-key": self.key}

@@ -1,7 +1,7 @@
 """``EmbeddingCaller`` for HF Inference feature extraction.
 
 Reference: Hugging Face docs, Inference Providers, "Feature Extraction":
-``POST {inference_url}/models/{model}/pipeline/feature-extraction`` with
+``POST {inference_url}/models/{model}/pipeline/feature-extraction`` (``model``: ``[org/]name``) with
 ``{"inputs": [...], "normalize"?, "truncate"?, "prompt_name"?}`` (parameters at
 the root of the body) answers an array with one vector per input.
 
@@ -21,6 +21,7 @@ from gateway.callers.base import CallerContext, EmbeddingOptions
 from gateway.callers.http import join_url, malformed, request_json
 from gateway.callers.huggingface.endpoints import NAME, auth_headers, endpoints
 from gateway.callers.huggingface.errors import parse_hf_error
+from gateway.callers.paths import segments
 from gateway.core import params as p
 from gateway.core.params import ModelParameters
 from gateway.core.results import Embedding, EmbeddingResult, Usage
@@ -68,6 +69,13 @@ def parse_vectors(body: Any, count: int, model: str) -> list[tuple[float, ...]]:
     return vectors
 
 
+def model_path(model: str) -> str:
+    """A Hub model id, ``name`` or ``org/name``, as URL path segments, each percent-encoded
+    (``gateway.callers.paths.segments``); more parts, or an empty, ``.`` or ``..`` part,
+    raise ``InvalidRequestError`` (param ``model``)."""
+    return segments(model, NAME, most=2)
+
+
 class HuggingFaceEmbeddingCaller:
     def __init__(self, ctx: CallerContext) -> None:
         self._ctx = ctx
@@ -77,7 +85,7 @@ class HuggingFaceEmbeddingCaller:
         credential = self._ctx.credential
         body = feature_extraction_body(inputs, options.model_parameter)
         options.before(body)
-        url = join_url(endpoints(credential).inference, f"models/{model}/pipeline/feature-extraction")
+        url = join_url(endpoints(credential).inference, f"models/{model_path(model)}/pipeline/feature-extraction")
         data, _ = await request_json(
             self._ctx.http, "POST", url, provider=NAME, timeouts=self._ctx.timeouts,
             headers=auth_headers(credential), json=body, parse_error=parse_hf_error,

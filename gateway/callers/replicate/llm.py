@@ -24,6 +24,7 @@ from typing import Any
 
 from gateway.callers.base import CallerContext, ChatCompletionOptions, Timeouts
 from gateway.callers.http import iter_sse, open_stream, request_json
+from gateway.callers.paths import segment
 from gateway.callers.replicate.request import prediction_body
 from gateway.callers.replicate.response import (
     TERMINAL,
@@ -60,7 +61,8 @@ class ReplicateLargeLanguageCaller:
         return as_prediction(data)
 
     def _get_url(self, prediction: dict[str, Any]) -> str:
-        return prediction_url(prediction, "get") or self._wire.url(f"v1/predictions/{prediction.get('id')}")
+        own = prediction_url(prediction, "get", self._wire.base_url)
+        return own or self._wire.url(f"v1/predictions/{segment(str(prediction.get('id')), NAME, 'id')}")
 
     def _side_timeouts(self) -> Timeouts:
         t = self._ctx.timeouts
@@ -89,7 +91,7 @@ class ReplicateLargeLanguageCaller:
 
     async def _cancel(self, prediction: dict[str, Any] | None) -> None:
         """Best effort: stop a prediction we gave up on, so it stops costing."""
-        url = prediction_url(prediction, "cancel") if prediction else None
+        url = prediction_url(prediction, "cancel", self._wire.base_url) if prediction else None
         if url is None:
             return
         with contextlib.suppress(GatewayError):
@@ -103,7 +105,7 @@ class ReplicateLargeLanguageCaller:
         options.before(body)
         prediction = await self._call("POST", self._wire.create_url(ref), body=body)
         check_status(prediction)
-        stream_url = prediction_url(prediction, "stream")
+        stream_url = prediction_url(prediction, "stream", self._wire.base_url)
         if stream_url is None:
             raise UpstreamError(f"{NAME}: model '{options.model}' does not support streaming.",
                                 code="streaming_unsupported", provider=NAME)

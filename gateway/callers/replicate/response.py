@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import orjson
 
 from gateway.callers.http import malformed
@@ -28,11 +29,32 @@ def as_prediction(body: Any) -> dict[str, Any]:
     return body
 
 
-def prediction_url(prediction: dict[str, Any], kind: str) -> str | None:
-    """``urls.get``, ``urls.stream`` or ``urls.cancel``, if the prediction has it."""
+def _trusted(url: str, base_url: str) -> bool:
+    """Whether ``url`` is on the provider's own hosts: the base URL's origin, or (Replicate serves
+    streams from ``stream.replicate.com`` beside ``api.replicate.com``) an https host on the default
+    port under the base host's parent domain. The token goes with the request, so any other host is refused."""
+    try:
+        target, base = httpx.URL(url), httpx.URL(base_url)
+    except httpx.InvalidURL:
+        return False
+    if (target.scheme, target.host, target.port) == (base.scheme, base.host, base.port):
+        return True
+    labels = base.host.split(".")
+    parent = ".".join(labels[1:]) if len(labels) > 2 else ""  # api.replicate.com -> replicate.com
+    return bool(parent) and target.scheme == "https" and target.port is None and target.host.endswith("." + parent)
+
+
+def prediction_url(prediction: dict[str, Any], kind: str, base_url: str) -> str | None:
+    """``urls.get``, ``urls.stream`` or ``urls.cancel``, if the prediction has it. Raises
+    ``UpstreamError`` (502) for one that is not on the provider's own hosts (``_trusted``)."""
     urls = prediction.get("urls")
     value = urls.get(kind) if isinstance(urls, dict) else None
-    return value if isinstance(value, str) and value else None
+    if not isinstance(value, str) or not value:
+        return None
+    if not _trusted(value, base_url):
+        raise UpstreamError(f"{NAME}: the prediction's urls.{kind} is not on the provider's own hosts; "
+                            "it is not followed.", code="untrusted_upstream_url", provider=NAME)
+    return value
 
 
 def check_status(prediction: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway.callers.base import Credential
 from gateway.callers.http import ErrorInfo, join_url, parse_common_error
+from gateway.callers.paths import segment
 from gateway.errors import InvalidRequestError
 
 NAME = "replicate"
@@ -48,10 +49,12 @@ class ReplicateWire:
         return join_url(self.base_url, path)
 
     def create_url(self, ref: ModelRef) -> str:
-        """``POST /v1/predictions`` for a version, ``/v1/models/{owner}/{name}/predictions`` otherwise."""
+        """``POST /v1/predictions`` for a version, ``/v1/models/{owner}/{name}/predictions`` otherwise,
+        ``owner`` and ``name`` each percent-encoded as one segment (``gateway.callers.paths.segment``;
+        ``.`` and ``..`` raise ``InvalidRequestError``)."""
         if ref.version:
             return self.url("v1/predictions")
-        return self.url(f"v1/models/{ref.owner}/{ref.name}/predictions")
+        return self.url(f"v1/models/{segment(ref.owner, NAME)}/{segment(ref.name, NAME)}/predictions")
 
 
 def replicate_wire(credential: Credential) -> ReplicateWire:

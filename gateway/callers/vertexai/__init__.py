@@ -33,6 +33,7 @@ PROVIDERS = (
             "base_url": "VERTEXAI_BASE_URL",
         },
         required_credentials=("service_account_key",),
+        file_credentials=frozenset({"service_account_key"}),
         llm=lambda ctx: GeminiLargeLanguageCaller(ctx, _endpoint(ctx)),
         embedding=lambda ctx: VertexEmbeddingCaller(ctx, _endpoint(ctx)),
         verifier=lambda ctx: VertexVerifier(ctx, _endpoint(ctx)),

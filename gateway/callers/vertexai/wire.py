@@ -21,6 +21,7 @@ import httpx
 from gateway.callers.base import CallerContext, Timeouts
 from gateway.callers.gemini.wire import Quirks
 from gateway.callers.http import join_url
+from gateway.callers.paths import invalid_name, segments
 from gateway.callers.vertexai.auth import access_token
 from gateway.callers.vertexai.credentials import ServiceAccount, load_service_account
 from gateway.errors import AuthenticationError
@@ -28,6 +29,21 @@ from gateway.errors import AuthenticationError
 DEFAULT_REGION = "us-central1"
 API_VERSION = "v1"
 QUIRKS = Quirks(file_uri_schemes=("gs://",))
+
+
+def model_path(model: str, provider: str) -> str:
+    """The model's resource path under the location, each client-given part percent-encoded
+    as one segment (``gateway.callers.paths.segments``): a bare id is a Google model,
+    ``publishers/google/models/{id}``; ``publishers/{publisher}/models/{id}`` and
+    ``endpoints/{id}`` (a deployed endpoint) are taken as given. Any other ``/``-path, and an
+    empty, ``.`` or ``..`` part, raises ``InvalidRequestError`` (param ``model``)."""
+    parts = segments(model, provider, most=4).split("/")
+    if len(parts) == 1:
+        return f"publishers/google/models/{parts[0]}"
+    if (len(parts) == 4 and parts[0] == "publishers" and parts[2] == "models") or (
+            len(parts) == 2 and parts[0] == "endpoints"):
+        return "/".join(parts)
+    raise invalid_name(model, provider, "use a model id, 'publishers/<publisher>/models/<id>' or 'endpoints/<id>'")
 
 
 def default_base_url(region: str) -> str:
@@ -67,8 +83,7 @@ class VertexEndpoint:
         return join_url(self.base_url, f"{API_VERSION}/projects/{self.project}/locations/{self.region}/{path}")
 
     def model_url(self, model: str, method: str) -> str:
-        resource = model if "/" in model else f"publishers/google/models/{model}"
-        return self.location_url(f"{resource}:{method}")
+        return self.location_url(f"{model_path(model, self.provider)}:{method}")
 
     async def headers(self) -> Mapping[str, str]:
         token = await access_token(self._http, self.account(), self._timeouts, self.provider)
