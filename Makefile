@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck install dev clean bench
+.PHONY: run test lint typecheck install dev clean bench realmodel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,12 +37,19 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check gateway tests
 	$(BIN)/mypy --strict gateway
 
+# The real inference server tests/realmodel runs against (llama-cpp-python + Gemma 3 270M, in
+# tests/realmodel/.venv; wheels and GGUF cached in ~/.cache/gateway-realmodel). The suite installs it
+# itself when missing; this shows the progress of the first, minutes-long build.
+realmodel: | $(BIN)/python
+	$(BIN)/python tests/realmodel/install.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
 # `make bench` (BENCH_QUICK=1 for the ~3-minute version; BENCH_ARGS for more flags, e.g. --profile):
 # the gateway from .venv, the harness from bench/.venv-bench; bench/run.py installs LiteLLM into
-# bench/.venv-litellm itself. Results: bench/results/latest.{md,json,png}.
+# bench/.venv-litellm itself. Results: bench/results/latest.{md,json,png}; then the record
+# journal's cost per record (bench/journal_cost.py), printed.
 BENCH_VENV := bench/.venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
@@ -54,3 +61,4 @@ $(BENCH_STAMP): bench/requirements.txt
 
 bench: $(RUN_STAMP) $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python bench/run.py $(if $(filter 1 true yes,$(BENCH_QUICK)),--quick) $(BENCH_ARGS)
+	$(BIN)/python bench/journal_cost.py $(if $(filter 1 true yes,$(BENCH_QUICK)),--records 5000 --rounds 3)

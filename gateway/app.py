@@ -17,16 +17,20 @@ from contextlib import asynccontextmanager
 import httpx
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
+from sqlalchemy import Engine
 
 from gateway import __version__
+from gateway.api.auth_middleware import AuthMiddleware
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits_middleware import BodyLimitMiddleware
 from gateway.api.middleware import RequestIdMiddleware
 from gateway.api.routes import activity, chat, dashboard, embeddings, keys, meta, usage
+from gateway.api.unhandled import UnhandledErrorMiddleware
 from gateway.callers.base import Timeouts
 from gateway.callers.registry import Registry, load_registry
 from gateway.callers.transport import GatewayTransport
-from gateway.config import load_config
+from gateway.config_report import checked_config
+from gateway.core.ids import Snowflake
 from gateway.logging import install_redaction
 from gateway.observability import GatewayMetrics, MetricsSink
 from gateway.schemas.responses import install_response_docs
@@ -34,12 +38,15 @@ from gateway.service.capture import known_secrets
 from gateway.service.gateway import GatewayService, ServiceOptions
 from gateway.service.keys import KeyRing
 from gateway.service.limits import LocalLimiter, RedisLimiter
+from gateway.service.model_list import ModelCatalog
 from gateway.service.pricing import PriceTable
 from gateway.service.resilience import RetryPolicy
 from gateway.service.routing import Router
 from gateway.settings import Settings
 from gateway.store.db import create_engine_for, ping, run_migrations
+from gateway.store.journal import Journal
 from gateway.store.keys import KeyStore
+from gateway.store.leases import MachineLease
 from gateway.store.repository import ActivityRepository
 from gateway.store.usage import UsageRepository
 from gateway.store.writer import RecordWriter
@@ -58,6 +65,23 @@ def _service_options(settings: Settings, prices: PriceTable | None = None) -> Se
                           cooldown_failures=settings.cooldown_failures, cooldown_seconds=settings.cooldown_seconds,
                           capture_bodies=settings.capture_bodies, secrets=_master_key(settings),
                           prices=prices, node_id=settings.node_id)
+
+
+def _machine_lease(settings: Settings, engine: Engine) -> MachineLease | None:
+    """A lease on a machine id for this process's record ids, unless ``GATEWAY_NODE_ID`` sets them."""
+    if settings.node_id is not None:
+        return None
+    return MachineLease(engine, Snowflake.for_process(), ttl=settings.machine_lease_seconds)
+
+
+def _record_writer(settings: Settings, engine: Engine, metrics: GatewayMetrics) -> RecordWriter:
+    """The record writer; it journals every record unless ``GATEWAY_JOURNAL=false``."""
+    journal = Journal(settings.journal_path(), segment_records=settings.journal_segment_records,
+                      fsync_interval=settings.journal_fsync_interval) if settings.journal else None
+    return RecordWriter(engine, max_queue=settings.record_queue_size, batch_size=settings.record_batch_size,
+                        flush_interval=settings.record_flush_interval, spool_dir=settings.spool_dir, retry_max=5.0,
+                        journal=journal, remint=Snowflake.for_process(settings.node_id).at,
+                        on_id_conflicts=metrics.id_conflicts.inc)
 
 
 def _master_key(settings: Settings) -> tuple[str, ...]:
@@ -92,7 +116,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     """Build the app. Configuration errors (bad config file) raise here, before serving."""
     settings = settings or Settings.load()
     registry = registry or load_registry()
-    config = load_config(settings.config, settings.env())
+    config = checked_config(settings.config, registry, settings.env())
     router = Router(registry, config, settings.env(), _timeouts(settings))
     prices = PriceTable.from_config(config)
     metrics = GatewayMetrics(stats=lambda: getattr(getattr(app.state, "writer", None), "stats", None))
@@ -103,9 +127,10 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         if settings.migrate_on_start:
             await asyncio.to_thread(run_migrations, settings.database_url)
         engine = create_engine_for(settings.database_url)
-        writer = RecordWriter(engine, max_queue=settings.record_queue_size,
-                              batch_size=settings.record_batch_size, flush_interval=settings.record_flush_interval,
-                              spool_dir=settings.spool_dir, retry_max=5.0)
+        lease = _machine_lease(settings, engine)
+        if lease is not None:
+            await lease.start()
+        writer = _record_writer(settings, engine, metrics)
         await writer.start()
         http = _http_client()
         app.state.writer = writer
@@ -118,9 +143,12 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.state.key_store = KeyStore(engine)
         keyring = KeyRing(app.state.key_store, app.state.master_key)
         await keyring.start()
+        keyring.announce("every caller is anonymous with admin rights (serve on loopback only)")
         app.state.keyring = keyring
         app.state.limiter = RedisLimiter(settings.redis_url) if settings.redis_url else LocalLimiter()
         app.state.background_tasks = set()
+        app.state.models = ModelCatalog(router, http, ttl=settings.models_cache_seconds,
+                                        timeout=settings.models_timeout)
         _freeze_startup_heap()
         try:
             yield
@@ -129,6 +157,8 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             await app.state.limiter.close()
             await http.aclose()
             await writer.close()
+            if lease is not None:
+                await lease.close()
             engine.dispose()
             uninstall_redaction()
 
@@ -146,8 +176,11 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.include_router(meta.protected)
     app.include_router(meta.admin)
     app.include_router(keys.router)
+    app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
-    app.add_middleware(RequestIdMiddleware, observe_overhead=_overhead_observer(metrics))
+    app.add_middleware(AuthMiddleware, state=app.state)
+    app.add_middleware(RequestIdMiddleware, observe_overhead=_overhead_observer(metrics),
+                       access_log=settings.access_log)
     return app
 
 

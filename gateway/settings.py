@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from dotenv import dotenv_values
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug", "trace"] = "info"
+    log_format: Literal["text", "json"] = "text"
+    access_log: bool = True
     database_url: str = "sqlite:///./gateway.db"
     config: Path | None = None
     master_key: SecretStr | None = None
@@ -58,6 +60,20 @@ class Settings(BaseSettings):
     cooldown_seconds: float = 30.0
     migrate_on_start: bool = True
     environment: dict[str, str] = Field(default_factory=dict, exclude=True)
+    journal: bool = True
+    journal_dir: Path | None = None
+    journal_fsync_interval: float = Field(default=0.1, gt=0)
+    journal_segment_records: int = Field(default=1000, ge=1)
+    machine_lease_seconds: float = Field(default=60.0, ge=4)
+    models_cache_seconds: float = Field(default=300.0, ge=0)
+    models_timeout: float = Field(default=5.0, gt=0)
+    tpm_default_output_tokens: int = Field(default=1024, ge=0)
+    max_concurrency: int = Field(default=1024, ge=0)
+
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @classmethod
     def load(cls, env_file: str | None = ".env", **overrides: Any) -> Settings:
@@ -69,3 +85,7 @@ class Settings(BaseSettings):
 
     def env(self) -> Mapping[str, str]:
         return self.environment
+
+    def journal_path(self) -> Path:
+        """Where the record journal lives: ``journal_dir``, or ``journal`` next to the spool directory."""
+        return self.journal_dir or self.spool_dir.parent / "journal"

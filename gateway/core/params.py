@@ -30,6 +30,8 @@ TEMPERATURE = "model.temperature"
 TOP_P = "model.top_p"
 TOP_K = "model.top_k"
 MAX_COMPLETION_TOKENS = "model.max_completion_tokens"
+MAX_TOKENS = "model.max_tokens"
+"""An alias of ``MAX_COMPLETION_TOKENS`` (OpenAI's older name); ``ModelParameters.spelling`` tells which was given."""
 FREQUENCY_PENALTY = "model.frequency_penalty"
 PRESENCE_PENALTY = "model.presence_penalty"
 SEED = "model.seed"
@@ -76,10 +78,11 @@ def field_name(key: str) -> str:
 class ModelParameters(Mapping[str, Any]):
     """An immutable view of the ``model.*`` map with typed, validating getters."""
 
-    __slots__ = ("_values",)
+    __slots__ = ("_spelled", "_values")
 
     def __init__(self, values: Mapping[str, Any] | None = None) -> None:
         folded: dict[str, Any] = {}
+        spelled: dict[str, str] = {}
         for key, value in (values or {}).items():
             if value is None:
                 continue
@@ -87,7 +90,9 @@ class ModelParameters(Mapping[str, Any]):
             if canon in folded and canon != key:
                 continue
             folded[canon] = value
+            spelled[canon] = key
         self._values = folded
+        self._spelled = {canon: key for canon, key in spelled.items() if canon != key}
 
     def __getitem__(self, key: str) -> Any:
         return self._values[key]
@@ -101,14 +106,24 @@ class ModelParameters(Mapping[str, Any]):
     def __repr__(self) -> str:
         return f"ModelParameters({sorted(self._values)!r})"
 
+    def _given(self) -> dict[str, Any]:
+        """The values under the keys they were given as (aliases kept)."""
+        return {self.spelling(key): value for key, value in self._values.items()}
+
     def merged(self, overrides: Mapping[str, Any]) -> ModelParameters:
-        """A new map where ``overrides`` win over these values."""
-        combined = dict(self._values)
-        combined.update(ModelParameters(overrides)._values)
+        """A new map where ``overrides`` win over these values (and over their spelling)."""
+        winners = ModelParameters(overrides)
+        combined = {self.spelling(k): v for k, v in self._values.items() if k not in winners._values}
+        combined.update(winners._given())
         return ModelParameters(combined)
 
     def without(self, keys: set[str]) -> ModelParameters:
-        return ModelParameters({k: v for k, v in self._values.items() if k not in keys})
+        return ModelParameters({self.spelling(k): v for k, v in self._values.items() if k not in keys})
+
+    def spelling(self, key: str) -> str:
+        """The key the value of canonical ``key`` was given under: an alias such as
+        ``model.max_tokens``, or ``key`` itself (also when absent)."""
+        return self._spelled.get(key, key)
 
     def _bad(self, key: str, expected: str) -> InvalidRequestError:
         name = field_name(key)

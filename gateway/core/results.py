@@ -128,6 +128,14 @@ class RerankResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ListedModel:
+    """One model a provider's list call names: its id there and, if given, its Unix creation time."""
+
+    id: str
+    created: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Verification:
     """Outcome of a credential check; ``detail`` never contains the credential."""
 

@@ -167,7 +167,8 @@ providers:
     gw = gateway_factory(env={"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": fake_openai.url + "/v1"},
                          config=config)
     models = client(gw).models.list()
-    assert [m.id for m in models.data] == ["fast", "openai/gpt-4o", "openai/text-embedding-3-small"]
+    assert [m.id for m in models.data] == ["fast", "openai/gpt-4o", "openai/text-embedding-3-small",
+                                           "openai/gpt-4o-mini"]
     assert_valid("ListModelsResponse", gw.http.get("/v1/models").json())
     client(gw).chat.completions.create(model="fast", messages=MESSAGES)
     assert fake_openai.last.body["model"] == "gpt-4o-mini" and fake_openai.last.body["temperature"] == 0.1

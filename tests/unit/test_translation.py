@@ -11,7 +11,7 @@ import pytest
 from gateway.api.translate import to_chat_call
 from gateway.callers.base import ChatCompletionOptions, RequestContext
 from gateway.callers.openai.request import to_openai_chat
-from gateway.callers.openai.wire import Quirks
+from gateway.callers.openai.wire import OPENAI_QUIRKS, Quirks
 from gateway.core.messages import AssistantMessage, ImagePart, SystemMessage, TextPart, ToolMessage, UserMessage
 from gateway.core.params import ModelParameters
 from gateway.errors import InvalidRequestError
@@ -43,7 +43,7 @@ def test_openai_body_to_neutral_and_back_matches_golden() -> None:
     )
     params = ModelParameters(call.parameters).merged({"model.name": "gpt-4o-mini"})
     options = ChatCompletionOptions(RequestContext("req_1"), params, tool_definitions=call.tools)
-    assert to_openai_chat(call.messages, options, Quirks(), stream=True) == case["upstream_body"]
+    assert to_openai_chat(call.messages, options, OPENAI_QUIRKS, stream=True) == case["upstream_body"]
 
 
 def test_max_completion_tokens_wins_over_max_tokens_and_developer_role_can_fold() -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from gateway.api import render
-from gateway.api.deps import authorize, call_info, service
+from gateway.api.deps import authorize, call_info, reserve_chat, service
 from gateway.api.responses import JSONResponse
 from gateway.api.sse import SSEResponse
 from gateway.api.translate import to_chat_call
@@ -34,6 +34,7 @@ async def chat_completions(
     body: ChatCompletionRequest, request: Request, svc: GatewayService = Depends(service)
 ) -> Response:
     call = to_chat_call(body)
+    await reserve_chat(request, call)
     info = call_info(request, "chat.completions", body.metadata)
     if not call.stream:
         result = await svc.chat(call, body.model, info)
@@ -49,7 +50,9 @@ async def chat_completions(
 
 
 def _frame(renderer: render.ChunkRenderer, event: StreamEvent, call: ChatCall) -> bytes:
-    """The bytes one event becomes; the final event's frames (finish, usage, ``[DONE]``) go as one write."""
+    """The bytes one event becomes; the final event's frames (finish, usage, ``[DONE]``) go as one write.
+    The usage chunk the client asked for goes out only when the provider reported usage: a server that
+    ignores ``stream_options.include_usage`` (llama.cpp) gets no invented zero counts."""
     if isinstance(event, TextDelta):
         return renderer.text(event)
     if isinstance(event, ToolCallEvent):
@@ -57,7 +60,7 @@ def _frame(renderer: render.ChunkRenderer, event: StreamEvent, call: ChatCall) -
     if isinstance(event, ReasoningDelta):
         return renderer.reasoning(event.index, event.text)
     tail = renderer.finish(event.result)
-    if call.include_usage:
+    if call.include_usage and event.result.usage.total is not None:
         tail += renderer.usage(event.result.usage)
     return tail + render.DONE
 

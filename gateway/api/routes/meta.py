@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.responses import RedirectResponse
@@ -11,28 +12,54 @@ from starlette.responses import RedirectResponse
 from gateway.api.deps import authorize, call_info, require_key, service
 from gateway.api.responses import JSONResponse
 from gateway.callers.base import Credential
+from gateway.errors import NotFoundError
 from gateway.schemas.openai import VerifyCredentialRequest
 from gateway.schemas.responses import (
     HealthResponse,
     ModelListResponse,
+    ModelOut,
     ProviderListResponse,
     ReadinessResponse,
     VerifyCredentialResponse,
     ok,
 )
 from gateway.service.gateway import GatewayService
+from gateway.service.keys import Principal
+from gateway.service.model_list import ModelCatalog
 
 router = APIRouter()
 protected = APIRouter(dependencies=[Depends(authorize)])
 admin = APIRouter(dependencies=[Depends(require_key)])
 
 
+async def _visible_models(request: Request, svc: GatewayService) -> list[dict[str, Any]]:
+    """The models the caller may use, as OpenAI model objects: aliases and config-listed models,
+    then each configured provider's upstream list as ``provider/model``; a key with a model
+    allow-list sees only those."""
+    created = request.app.state.started_at
+    models = {model: {"id": model, "object": "model", "created": created, "owned_by": owner}
+              for model, owner in svc.router.public_models()}
+    catalog: ModelCatalog = request.app.state.models
+    for listed in await catalog.models():
+        models.setdefault(listed.id, {"id": listed.id, "object": "model", "created": listed.created or created,
+                                      "owned_by": listed.provider})
+    principal: Principal = request.state.principal
+    allowed = principal.key.models if principal.key is not None else None
+    return [model for name, model in models.items() if allowed is None or name in allowed]
+
+
 @protected.get("/v1/models", responses=ok(ModelListResponse))
 async def list_models(request: Request, svc: GatewayService = Depends(service)) -> JSONResponse:
-    created = request.app.state.started_at
-    data = [{"id": model, "object": "model", "created": created, "owned_by": owner}
-            for model, owner in svc.router.public_models()]
-    return JSONResponse({"object": "list", "data": data})
+    return JSONResponse({"object": "list", "data": await _visible_models(request, svc)})
+
+
+@protected.get("/v1/models/{model_id:path}", responses=ok(ModelOut))
+async def retrieve_model(model_id: str, request: Request, svc: GatewayService = Depends(service)) -> JSONResponse:
+    """One model of the listing (``provider/model`` ids keep their slash); 404 for any other id."""
+    for model in await _visible_models(request, svc):
+        if model["id"] == model_id:
+            return JSONResponse(model)
+    raise NotFoundError(f"The model '{model_id}' does not exist.", param="model", code="model_not_found")
 
 
 @protected.get("/v1/providers", responses=ok(ProviderListResponse))

@@ -8,6 +8,7 @@ has neither.
 from __future__ import annotations
 
 from gateway.callers.anthropic.llm import AnthropicLargeLanguageCaller
+from gateway.callers.anthropic.models import AnthropicModelLister
 from gateway.callers.anthropic.request import CHAT_PARAMETERS
 from gateway.callers.anthropic.verify_credential import AnthropicVerifier
 from gateway.callers.anthropic.wire import AnthropicWire, anthropic_wire
@@ -28,6 +29,7 @@ PROVIDERS = (
         required_credentials=("key",),
         llm=lambda ctx: AnthropicLargeLanguageCaller(ctx, _wire(ctx)),
         verifier=lambda ctx: AnthropicVerifier(ctx, _wire(ctx)),
+        models=lambda ctx: AnthropicModelLister(ctx, _wire(ctx)),
         chat_parameters=CHAT_PARAMETERS,
     ),
 )

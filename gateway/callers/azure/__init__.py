@@ -13,6 +13,7 @@ from gateway.callers.azure.wire import NAME, azure_wire
 from gateway.callers.base import ProviderSpec
 from gateway.callers.openai.embedding import EMBEDDING_PARAMETERS, OpenAIEmbeddingCaller
 from gateway.callers.openai.llm import OpenAILargeLanguageCaller
+from gateway.callers.openai.models import OpenAIModelLister
 from gateway.callers.openai.request import CHAT_PARAMETERS
 from gateway.callers.openai.verify_credential import OpenAIVerifier
 from gateway.core import params as p
@@ -34,6 +35,7 @@ PROVIDERS = (
         llm=lambda ctx: OpenAILargeLanguageCaller(ctx, azure_wire(ctx.credential)),
         embedding=lambda ctx: OpenAIEmbeddingCaller(ctx, azure_wire(ctx.credential)),
         verifier=lambda ctx: OpenAIVerifier(ctx, azure_wire(ctx.credential)),
+        models=lambda ctx: OpenAIModelLister(ctx, azure_wire(ctx.credential)),
         chat_parameters=AZURE_CHAT_PARAMETERS,
         embedding_parameters=EMBEDDING_PARAMETERS,
     ),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from gateway.callers.base import CallerContext, ProviderSpec
 from gateway.callers.minimax.llm import MiniMaxLargeLanguageCaller
+from gateway.callers.minimax.models import MiniMaxModelLister
 from gateway.callers.minimax.request import CHAT_PARAMETERS
 from gateway.callers.minimax.verify_credential import MiniMaxVerifier
 from gateway.callers.minimax.wire import NAME, MiniMaxWire, minimax_wire
@@ -27,6 +28,7 @@ PROVIDERS = (
         required_credentials=("key",),
         llm=lambda ctx: MiniMaxLargeLanguageCaller(ctx, _wire(ctx)),
         verifier=lambda ctx: MiniMaxVerifier(ctx, _wire(ctx)),
+        models=lambda ctx: MiniMaxModelLister(ctx, _wire(ctx)),
         chat_parameters=CHAT_PARAMETERS,
     ),
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from gateway.callers.base import CallerContext, ProviderSpec
 from gateway.callers.mistral.embedding import EMBEDDING_PARAMETERS, MistralEmbeddingCaller
 from gateway.callers.mistral.llm import MistralLargeLanguageCaller
+from gateway.callers.mistral.models import MistralModelLister
 from gateway.callers.mistral.request import CHAT_PARAMETERS
 from gateway.callers.mistral.verify_credential import MistralVerifier
 from gateway.callers.mistral.wire import NAME, MistralWire, mistral_wire
@@ -29,6 +30,7 @@ PROVIDERS = (
         llm=lambda ctx: MistralLargeLanguageCaller(ctx, _wire(ctx)),
         embedding=lambda ctx: MistralEmbeddingCaller(ctx, _wire(ctx)),
         verifier=lambda ctx: MistralVerifier(ctx, _wire(ctx)),
+        models=lambda ctx: MistralModelLister(ctx, _wire(ctx)),
         chat_parameters=CHAT_PARAMETERS,
         embedding_parameters=EMBEDDING_PARAMETERS,
     ),

@@ -8,6 +8,7 @@ from __future__ import annotations
 from gateway.callers.base import CallerContext, ProviderSpec
 from gateway.callers.openai.embedding import EMBEDDING_PARAMETERS, OpenAIEmbeddingCaller
 from gateway.callers.openai.llm import OpenAILargeLanguageCaller
+from gateway.callers.openai.models import OpenAIModelLister
 from gateway.callers.openai.request import CHAT_PARAMETERS
 from gateway.callers.openai.verify_credential import OpenAIVerifier
 from gateway.callers.openai.wire import OpenAIWire, bearer_wire
@@ -28,6 +29,7 @@ PROVIDERS = (
         llm=lambda ctx: OpenAILargeLanguageCaller(ctx, _wire(ctx)),
         embedding=lambda ctx: OpenAIEmbeddingCaller(ctx, _wire(ctx)),
         verifier=lambda ctx: OpenAIVerifier(ctx, _wire(ctx)),
+        models=lambda ctx: OpenAIModelLister(ctx, _wire(ctx)),
         chat_parameters=CHAT_PARAMETERS,
         embedding_parameters=EMBEDDING_PARAMETERS,
     ),

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-import httpx
 import orjson
 
 from gateway.callers.base import CallerContext, ChatCompletionOptions
@@ -71,10 +70,3 @@ class OpenAILargeLanguageCaller:
 
 def _error_chunk(chunk: dict[str, Any], provider: str) -> GatewayError | None:
     return stream_error(chunk, provider) if "error" in chunk and not chunk.get("choices") else None
-
-
-async def list_models(ctx: CallerContext, wire: OpenAIWire) -> httpx.Headers:
-    """``GET /models``: the free call used to verify a credential."""
-    _, headers = await request_json(ctx.http, "GET", wire.url("models"), provider=wire.provider,
-                                    timeouts=ctx.timeouts, headers=wire.headers, params=wire.query)
-    return headers

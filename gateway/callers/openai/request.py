@@ -117,10 +117,16 @@ def tool_to_openai(tool: ToolDefinition) -> dict[str, Any]:
 
 
 def parameters_to_openai(mp: ModelParameters, quirks: Quirks) -> dict[str, Any]:
-    """The body fields the ``model.*`` map asks for (everything but messages and tools)."""
+    """The body fields the ``model.*`` map asks for (everything but messages and tools).
+
+    The output-token limit goes out as ``Quirks.limit_field`` says: under the name the client
+    gave it (``model.max_tokens`` -> ``max_tokens``, else ``max_completion_tokens``) unless the
+    server or the model requires the other.
+    """
     body = mp.project(FIELDS)
     if (limit := mp.get_int(p.MAX_COMPLETION_TOKENS)) is not None:
-        body[quirks.max_tokens_field] = limit
+        given = "max_tokens" if mp.spelling(p.MAX_COMPLETION_TOKENS) == p.MAX_TOKENS else "max_completion_tokens"
+        body[quirks.limit_field(mp.get_str(p.NAME) or "", given)] = limit
     return body
 
 

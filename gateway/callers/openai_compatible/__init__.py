@@ -10,6 +10,7 @@ from __future__ import annotations
 from gateway.callers.base import CallerContext, EmbeddingCaller, ProviderSpec
 from gateway.callers.openai.embedding import OpenAIEmbeddingCaller
 from gateway.callers.openai.llm import OpenAILargeLanguageCaller
+from gateway.callers.openai.models import OpenAIModelLister
 from gateway.callers.openai.verify_credential import OpenAIVerifier
 from gateway.callers.openai_compatible.profiles import PROFILES, Profile
 from gateway.callers.openai_compatible.wire import preset_wire
@@ -30,7 +31,8 @@ def spec(profile: Profile) -> ProviderSpec:
         required_credentials=("key",) if profile.key_required else (),
         llm=lambda ctx: OpenAILargeLanguageCaller(ctx, preset_wire(profile, ctx.credential)),
         embedding=embedding if profile.embeddings else None,
-        verifier=lambda ctx: OpenAIVerifier(ctx, preset_wire(profile, ctx.credential)),
+        verifier=lambda ctx: OpenAIVerifier(ctx, preset_wire(profile, ctx.credential), profile.verify_path),
+        models=lambda ctx: OpenAIModelLister(ctx, preset_wire(profile, ctx.credential)),
         chat_parameters=profile.chat_parameters,
         embedding_parameters=profile.embedding_parameters,
     )

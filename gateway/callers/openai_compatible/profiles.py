@@ -30,7 +30,9 @@ class Profile:
 
     ``excluded`` / ``embedding_excluded``: ``model.*`` keys of the OpenAI caller the
     vendor does not accept. ``embeddings``: the vendor serves ``/embeddings``.
-    ``paths``: per-vendor replacements of the OpenAI paths (``{"models": "key"}``).
+    ``paths``: per-vendor replacements of the OpenAI paths (``{"embeddings": "<vendor path>"}``); no row
+    needs one today.
+    ``verify_path``: the free authenticated call that checks a key (``models`` unless that list is public).
     """
 
     name: str
@@ -44,6 +46,7 @@ class Profile:
     embeddings: bool = False
     embedding_excluded: frozenset[str] = frozenset()
     paths: Mapping[str, str] = field(default_factory=dict)
+    verify_path: str = "models"
 
     @property
     def base_url_env(self) -> str:
@@ -59,6 +62,8 @@ class Profile:
 
 
 # No preset but OpenAI documents the ``developer`` role; every row sends ``system`` instead.
+# ``max_tokens_field="max_tokens"``: the vendor documents only ``max_tokens``, so a client's
+# ``max_completion_tokens`` goes out under that name; ``None``: it takes both, as the client named it.
 _SYSTEM_ROLE = Quirks(developer_role=False, max_tokens_field="max_tokens")
 _NO_DIMENSIONS = Quirks(developer_role=False, max_tokens_field="max_tokens", embedding_dimensions=False)
 
@@ -70,10 +75,10 @@ PROFILES: tuple[Profile, ...] = (
         key_env="GROQ_API_KEY",
         key_required=True,
         # "Currently unsupported OpenAI features": logprobs, logit_bias, top_logprobs -> 400, n must be 1.
-        # Its API reference documents max_completion_tokens, service_tier and stream_options;
-        # it rejects `messages[].name` with a 400.
+        # Its API reference documents max_completion_tokens (max_tokens: deprecated, still taken),
+        # service_tier and stream_options; it rejects `messages[].name` with a 400.
         docs="https://console.groq.com/docs/openai",
-        quirks=Quirks(developer_role=False, max_tokens_field="max_completion_tokens", message_name=False),
+        quirks=Quirks(developer_role=False, max_tokens_field=None, message_name=False),
         excluded=frozenset({p.STORE, p.METADATA, p.LOGPROBS, p.TOP_LOGPROBS, p.LOGIT_BIAS, p.N}),
     ),
     Profile(
@@ -115,7 +120,7 @@ PROFILES: tuple[Profile, ...] = (
         quirks=_SYSTEM_ROLE,
         excluded=_OPENAI_PLATFORM | {p.N},
         embeddings=True,
-        paths={"models": "key"},
+        verify_path="key",
     ),
     Profile(
         name="fireworks",
@@ -161,20 +166,23 @@ PROFILES: tuple[Profile, ...] = (
         base_url="http://localhost:8000/v1",
         key_env="VLLM_API_KEY",
         key_required=False,
-        # Implements the Chat and Embeddings APIs; a key only when started with ``--api-key``.
+        # Implements the Chat and Embeddings APIs (max_tokens and max_completion_tokens both);
+        # a key only when started with ``--api-key``.
         docs="https://docs.vllm.ai/en/stable/serving/openai_compatible_server.html",
-        quirks=_SYSTEM_ROLE,
+        quirks=Quirks(developer_role=False, max_tokens_field=None),
         embeddings=True,
     ),
     Profile(
         name="llamacpp",
-        description="llama.cpp llama-server (self-hosted OpenAI-compatible server)",
+        description="llama.cpp llama-server or llama-cpp-python's llama_cpp.server (self-hosted, OpenAI-compatible)",
         base_url="http://localhost:8080/v1",
         key_env="LLAMACPP_API_KEY",
         key_required=False,
         # The server rejects n != 1 ("Only one completion choice is allowed") and has no reasoning_effort;
         # /v1/embeddings needs ``--embedding`` and takes no dimensions; a key only with ``--api-key``.
         # It may ignore stream_options.include_usage, in which case a stream's usage stays unknown.
+        # llama-cpp-python's server (its server/types.py) takes max_tokens and ignores max_completion_tokens
+        # and stream_options; tests/realmodel runs the gateway against it.
         docs="https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md",
         quirks=_NO_DIMENSIONS,
         excluded=_OPENAI_PLATFORM | {p.N, p.REASONING_EFFORT},

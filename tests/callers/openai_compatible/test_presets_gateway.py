@@ -45,7 +45,7 @@ def check_chat(gw: RunningGateway, profile: Profile, fake: FakeCompatible) -> No
     assert sent.path == prefix(profile) + "/chat/completions"
     expected_auth = f"Bearer {VALID_KEY}" if profile.key_required else None
     assert sent.headers.get("authorization") == expected_auth
-    assert sent.body["model"] == "m-1" and sent.body[profile.quirks.max_tokens_field] == 5
+    assert sent.body["model"] == "m-1" and sent.body[profile.quirks.max_tokens_field or "max_tokens"] == 5
     assert [m["role"] for m in sent.body["messages"]] == ["system", "user"]
 
 
@@ -61,7 +61,7 @@ def check_stream(gw: RunningGateway, profile: Profile, fake: FakeCompatible) -> 
 def check_verify(gw: RunningGateway, profile: Profile, fake: FakeCompatible) -> None:
     response = gw.http.post("/v1/credentials/verify", json={"provider": profile.name})
     assert response.status_code == 200 and response.json()["valid"] is True, response.text
-    verify_path = profile.paths.get("models", "models")
+    verify_path = profile.verify_path
     assert (fake.last.method, fake.last.path) == ("GET", f"{prefix(profile)}/{verify_path}")
 
 

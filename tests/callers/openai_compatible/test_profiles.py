@@ -84,7 +84,10 @@ def test_keyless_presets_send_no_auth_and_keyed_ones_require_a_key() -> None:
 
 def test_openrouter_verifies_with_the_key_endpoint_because_models_is_public() -> None:
     wire = preset_wire(BY_NAME["openrouter"], Credential({"key": "k"}))
-    assert wire.url("models") == "https://openrouter.ai/api/v1/key"
+    assert BY_NAME["openrouter"].verify_path == "key"
+    assert {profile.verify_path for profile in PROFILES if profile.name != "openrouter"} == {"models"}
+    assert wire.url("key") == "https://openrouter.ai/api/v1/key"
+    assert wire.url("models") == "https://openrouter.ai/api/v1/models"
     assert wire.url("chat/completions") == "https://openrouter.ai/api/v1/chat/completions"
 
 
