@@ -37,7 +37,7 @@ class Browser:
         self._ids = itertools.count(1)
 
     @classmethod
-    def launch(cls, binary: str, profile: Path, timeout: float = 15.0) -> Browser:
+    def launch(cls, binary: str, profile: Path, timeout: float = 60.0) -> Browser:
         """Start ``binary`` with ``profile`` as its user data directory; the caller must ``close()``."""
         log = (profile.parent / "chromium.log").open("wb")
         process = subprocess.Popen([binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
@@ -45,9 +45,14 @@ class Browser:
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + timeout
         while not (port_file.exists() and len(port_file.read_text().splitlines()) >= 2):
-            if process.poll() is not None or time.monotonic() > deadline:
+            status = process.poll()
+            if status is not None or time.monotonic() > deadline:
+                why = f"exited with status {status}" if status is not None else f"not ready in {timeout} s"
                 process.kill()
-                raise RuntimeError(f"Chromium did not start; see {profile.parent / 'chromium.log'}")
+                process.wait()
+                log.close()
+                tail = (profile.parent / "chromium.log").read_text(errors="replace").splitlines()[-15:]
+                raise RuntimeError(f"Chromium did not start ({why}); its log ends:\n" + "\n".join(tail))
             time.sleep(0.05)
         port, path = port_file.read_text().splitlines()[:2]
         return cls(process, f"ws://127.0.0.1:{port}{path}", timeout)
