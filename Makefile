@@ -49,7 +49,8 @@ clean:
 # `make bench` (BENCH_QUICK=1 for the ~3-minute version; BENCH_ARGS for more flags, e.g. --profile):
 # the gateway from .venv, the harness from bench/.venv-bench; bench/run.py installs LiteLLM into
 # bench/.venv-litellm itself. Results: bench/results/latest.{md,json,png}; then the record
-# journal's cost per record (bench/journal_cost.py), printed.
+# journal's cost per record (bench/journal_cost.py) and the SSE response's CPU per event
+# (bench/sse_cost.py), printed.
 BENCH_VENV := bench/.venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
@@ -62,3 +63,4 @@ $(BENCH_STAMP): bench/requirements.txt
 bench: $(RUN_STAMP) $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python bench/run.py $(if $(filter 1 true yes,$(BENCH_QUICK)),--quick) $(BENCH_ARGS)
 	$(BIN)/python bench/journal_cost.py $(if $(filter 1 true yes,$(BENCH_QUICK)),--records 5000 --rounds 3)
+	$(BIN)/python bench/sse_cost.py $(if $(filter 1 true yes,$(BENCH_QUICK)),--rounds 3)

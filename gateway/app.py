@@ -20,11 +20,14 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 
 from gateway import __version__
+from gateway.api.anthropic.errors import AnthropicErrorMiddleware
 from gateway.api.auth_middleware import AuthMiddleware
 from gateway.api.errors import install_error_handlers
 from gateway.api.limits_middleware import BodyLimitMiddleware
 from gateway.api.middleware import RequestIdMiddleware
-from gateway.api.routes import activity, chat, dashboard, embeddings, keys, meta, usage
+from gateway.api.refusals import RefusalRecorder
+from gateway.api.routes import activity, chat, completions, dashboard, embeddings, keys, meta, responses, usage
+from gateway.api.routes.messages import router as messages_router
 from gateway.api.unhandled import UnhandledErrorMiddleware
 from gateway.callers.base import Timeouts
 from gateway.callers.registry import Registry, load_registry
@@ -48,6 +51,7 @@ from gateway.store.journal import Journal
 from gateway.store.keys import KeyStore
 from gateway.store.leases import MachineLease
 from gateway.store.repository import ActivityRepository
+from gateway.store.responses import ResponseStore
 from gateway.store.usage import UsageRepository
 from gateway.store.writer import RecordWriter
 
@@ -101,7 +105,8 @@ def _http_client() -> httpx.AsyncClient:
                              trust_env=False)
 
 
-_OBSERVED_PATHS = frozenset({"/v1/chat/completions", "/v1/embeddings", "/v1/rerank"})
+_OBSERVED_PATHS = frozenset({"/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/responses",
+                             "/v1/embeddings", "/v1/rerank"})
 
 
 def _overhead_observer(metrics: GatewayMetrics) -> Callable[[str, float], None]:
@@ -117,7 +122,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     settings = settings or Settings.load()
     registry = registry or load_registry()
     config = checked_config(settings.config, registry, settings.env())
-    router = Router(registry, config, settings.env(), _timeouts(settings))
+    router = Router(registry, config, settings.env(), _timeouts(settings), settings.default_provider)
     prices = PriceTable.from_config(config)
     metrics = GatewayMetrics(stats=lambda: getattr(getattr(app.state, "writer", None), "stats", None))
 
@@ -138,17 +143,18 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.state.activity = ActivityRepository(engine)
         app.state.usage = UsageRepository(engine)
         app.state.db_ping = lambda: ping(engine)
+        app.state.models = ModelCatalog(router, http, ttl=settings.models_cache_seconds,
+                                        timeout=settings.models_timeout)
         app.state.service = GatewayService(router, http, MetricsSink(writer, metrics),
-                                          _service_options(settings, prices))
+                                          _service_options(settings, prices), catalog=app.state.models)
         app.state.key_store = KeyStore(engine)
+        app.state.responses = ResponseStore(engine)
         keyring = KeyRing(app.state.key_store, app.state.master_key)
         await keyring.start()
         keyring.announce("every caller is anonymous with admin rights (serve on loopback only)")
         app.state.keyring = keyring
         app.state.limiter = RedisLimiter(settings.redis_url) if settings.redis_url else LocalLimiter()
         app.state.background_tasks = set()
-        app.state.models = ModelCatalog(router, http, ttl=settings.models_cache_seconds,
-                                        timeout=settings.models_timeout)
         _freeze_startup_heap()
         try:
             yield
@@ -171,16 +177,19 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
     app.state.metrics = metrics
     install_error_handlers(app)
     install_response_docs(app)
-    for module in (chat, embeddings, meta, dashboard, activity, usage):
+    for module in (chat, completions, embeddings, responses, meta, dashboard, activity, usage):
         app.include_router(module.router)
     app.include_router(meta.protected)
     app.include_router(meta.admin)
     app.include_router(keys.router)
+    app.include_router(messages_router)
     app.add_middleware(UnhandledErrorMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(AuthMiddleware, state=app.state)
+    app.add_middleware(RefusalRecorder, state=app.state)
     app.add_middleware(RequestIdMiddleware, observe_overhead=_overhead_observer(metrics),
                        access_log=settings.access_log)
+    app.add_middleware(AnthropicErrorMiddleware)
     return app
 
 

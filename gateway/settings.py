@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     models_timeout: float = Field(default=5.0, gt=0)
     tpm_default_output_tokens: int = Field(default=1024, ge=0)
     max_concurrency: int = Field(default=1024, ge=0)
+    sse_ping_seconds: float = Field(default=15.0, ge=0)
+    default_provider: str | None = Field(default=None, min_length=1)
+    """The provider a bare model name (``gpt-4o-mini``, no alias) goes to; unset: the one listing it."""
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -12,6 +12,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.core.ids import new_request_id
 from gateway.service.tracking import CLIENT_CLOSED_REQUEST, Timing
 
+NO_CLIENT_RETRY = (b"x-should-retry", b"false")
+"""Sent on an error response after the gateway itself made more than one provider attempt: the
+OpenAI SDKs honour it, so a client's retries do not multiply the gateway's."""
+
 _MAX_ID = 128
 _MAX_FIELD = 256
 
@@ -71,8 +75,10 @@ class RequestIdMiddleware:
 
     Also starts the request's ``Timing`` (``request.state.timing``) and sends the
     gateway's own overhead so far (total time minus time waiting on providers) as
-    ``x-gateway-overhead-ms``; when the response ends the whole overhead is observed
-    in ``observe_overhead`` (endpoint path, seconds), if given.
+    ``x-gateway-overhead-ms`` (retry back-off sleeps are not overhead either), and
+    ``x-should-retry: false`` on an error after more than one provider attempt; when the
+    response ends the whole overhead is observed in ``observe_overhead`` (endpoint path,
+    seconds), if given.
 
     With ``access_log``, one line per request goes to the ``gateway.access`` logger at
     INFO once the application is done with it (for a stream: when it ended, or the
@@ -108,6 +114,8 @@ class RequestIdMiddleware:
                 response.status = message["status"]
                 overhead = f"{timing.overhead_ms():.3f}".encode()
                 message["headers"] = [*message.get("headers", []), header, (b"x-gateway-overhead-ms", overhead)]
+                if response.status >= 400 and timing.attempts > 1:
+                    message["headers"].append(NO_CLIENT_RETRY)
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 response.complete = True
                 if observe is not None:

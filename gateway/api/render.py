@@ -163,3 +163,53 @@ def rerank_response(result: RerankResult, model: str, request_id: str, documents
     if result.usage.input_tokens is not None:
         usage["prompt_tokens"] = result.usage.input_tokens
     return {"id": request_id, "object": "rerank", "model": model, "results": results, "usage": usage}
+
+
+_TEXT_FINISH = {"length": "length", "content_filter": "content_filter"}
+"""A legacy completion's finish reasons: ``stop``, ``length``, ``content_filter``."""
+
+
+def text_completion_id(request_id: str) -> str:
+    return "cmpl-" + request_id.removeprefix("req_")
+
+
+def _text_choice(choice: Choice) -> dict[str, Any]:
+    return {"text": choice.content or "", "index": choice.index, "logprobs": choice.logprobs,
+            "finish_reason": _TEXT_FINISH.get(choice.finish_reason or "stop", "stop")}
+
+
+def text_completion(result: ChatResult, model: str, request_id: str) -> dict[str, Any]:
+    """A ``text_completion`` object (OpenAI's ``CreateCompletionResponse``)."""
+    body: dict[str, Any] = {
+        "id": text_completion_id(request_id),
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [_text_choice(c) for c in result.choices],
+        "usage": usage_object(result.usage),
+    }
+    if result.system_fingerprint:
+        body["system_fingerprint"] = result.system_fingerprint
+    return body
+
+
+class TextChunkRenderer:
+    """The ``data:`` frames of one legacy completion stream: ``text_completion`` chunks sharing id,
+    created and model; each text delta its own chunk, then one chunk per choice with its finish reason."""
+
+    def __init__(self, model: str, request_id: str) -> None:
+        self._head = {"id": text_completion_id(request_id), "object": "text_completion",
+                      "created": int(time.time()), "model": model}
+
+    def _frame(self, choices: list[dict[str, Any]], **extra: Any) -> bytes:
+        return b"data: " + dumps({**self._head, "choices": choices, **extra}) + b"\n\n"
+
+    def text(self, event: TextDelta) -> bytes:
+        return self._frame([{"text": event.text, "index": event.index, "logprobs": event.logprobs,
+                             "finish_reason": None}])
+
+    def finish(self, result: ChatResult) -> bytes:
+        return self._frame([{**_text_choice(c), "text": "", "logprobs": None} for c in result.choices])
+
+    def usage(self, usage: Usage) -> bytes:
+        return self._frame([], usage=usage_object(usage))

@@ -1,7 +1,11 @@
 """OpenAI request bodies -> neutral messages, the ``model.*`` map and tool definitions.
 
-Nothing is dropped silently: an unknown field, a field the gateway cannot
-honour, or an unsupported content part is an ``InvalidRequestError`` naming it.
+Nothing is dropped silently: an unknown field inside a modelled object (a message, a
+content part, a tool, ...), a field the gateway cannot honour, or an unsupported content
+part is an ``InvalidRequestError`` naming it. Unknown top-level fields are kept, unchanged,
+as the call's ``extra``: the service forwards them to OpenAI-format upstreams and refuses
+them by name for the rest. Unknown fields inside messages stay refused for every provider:
+the gateway rebuilds messages from their neutral form, so it could not forward them.
 """
 
 from __future__ import annotations
@@ -29,11 +33,13 @@ from gateway.core.messages import (
     ToolMessage,
     UserMessage,
 )
-from gateway.core.requests import ChatCall
+from gateway.core.requests import ChatCall, TextCall
 from gateway.errors import InvalidRequestError
 from gateway.schemas.openai import (
+    EXTRA_KEY_LENGTH,
     AssistantMessageIn,
     ChatCompletionRequest,
+    CompletionRequest,
     ContentPartIn,
     DeveloperMessageIn,
     ImagePartIn,
@@ -66,24 +72,23 @@ _DIRECT_FIELDS: dict[str, str] = {
     "store": p.STORE,
 }
 
-_NOT_HONOURED = {
-    "functions": "use 'tools' instead",
-    "function_call": "use 'tool_choice' instead",
-    "audio": "audio output is not supported",
-    "modalities": "only text output is supported",
-    "prediction": "predicted outputs are not supported",
-    "web_search_options": "web search is not supported",
-}
-
 
 def _refuse_extras(body: Any, where: str) -> None:
-    extra = body.model_extra or {}
-    for name in extra:
-        reason = _NOT_HONOURED.get(name) if not where else None
-        param = f"{where}.{name}" if where else name
-        if reason:
-            raise InvalidRequestError(f"'{param}' is not supported by this gateway: {reason}.", param=param)
+    for name in body.model_extra or {}:
+        param = f"{where}.{name}"
         raise InvalidRequestError(f"Unrecognized request argument supplied: {param}", param=param)
+
+
+def top_level_extras(body: BaseModel) -> dict[str, Any]:
+    """The unknown top-level fields of ``body``, unchanged; a name outside 1 to
+    ``EXTRA_KEY_LENGTH`` characters is an ``InvalidRequestError``."""
+    extra = dict(body.model_extra or {})
+    for name in extra:
+        if not 0 < len(name) <= EXTRA_KEY_LENGTH:
+            raise InvalidRequestError(
+                f"Field names must have 1 to {EXTRA_KEY_LENGTH} characters (got {len(name)}).",
+                param=name[:EXTRA_KEY_LENGTH])
+    return extra
 
 
 def _refuse_nested_extras(value: Any, where: str) -> None:
@@ -267,7 +272,7 @@ def _check_consistency(body: ChatCompletionRequest, tools: Sequence[ToolDefiniti
 
 def to_chat_call(body: ChatCompletionRequest) -> ChatCall:
     """Translate a validated request body; raises ``InvalidRequestError`` for what cannot be honoured."""
-    _refuse_extras(body, "")
+    extra = top_level_extras(body)
     messages = tuple(to_message(m, f"messages[{i}]") for i, m in enumerate(body.messages))
     for name in type(body).model_fields:
         _refuse_nested_extras(getattr(body, name), name)
@@ -282,4 +287,65 @@ def to_chat_call(body: ChatCompletionRequest) -> ChatCall:
         tools=tools,
         stream=bool(body.stream),
         include_usage=bool(options and options.include_usage),
+        extra=extra,
     )
+
+
+_TEXT_FIELDS: dict[str, str] = {
+    "max_tokens": p.MAX_TOKENS,
+    "temperature": p.TEMPERATURE,
+    "top_p": p.TOP_P,
+    "n": p.N,
+    "presence_penalty": p.PRESENCE_PENALTY,
+    "frequency_penalty": p.FREQUENCY_PENALTY,
+    "logit_bias": p.LOGIT_BIAS,
+    "seed": p.SEED,
+    "user": p.USER,
+}
+
+
+def _untranslatable(body: CompletionRequest) -> str | None:
+    """The first field of a completions body that a chat translation cannot honour."""
+    if body.logprobs is not None:
+        return "logprobs"
+    if body.echo:
+        return "echo"
+    if body.suffix is not None:
+        return "suffix"
+    if body.best_of is not None and body.best_of != 1:
+        return "best_of"
+    prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
+    if any(not isinstance(item, str) for item in prompts):
+        return "prompt"
+    return None
+
+
+def _text_parameters(body: CompletionRequest) -> dict[str, Any]:
+    out: dict[str, Any] = {p.NAME: body.model}
+    for name, key in _TEXT_FIELDS.items():
+        value = getattr(body, name)
+        if value is not None:
+            out[key] = value
+    if body.stop is not None:
+        out[p.STOP] = [body.stop] if isinstance(body.stop, str) else list(body.stop)
+    return out
+
+
+def to_text_call(body: CompletionRequest) -> TextCall:
+    """A validated completions body as a ``TextCall``: the body itself for native upstreams and,
+    unless a field cannot be translated, one single-message chat call per prompt string."""
+    extra = top_level_extras(body)
+    options = body.stream_options
+    if options is not None and not body.stream:
+        raise InvalidRequestError("'stream_options' is only allowed when 'stream' is true.", param="stream_options")
+    _refuse_nested_extras(options, "stream_options")
+    refused = _untranslatable(body)
+    prompts = [body.prompt] if isinstance(body.prompt, str) else body.prompt
+    include_usage = bool(options and options.include_usage)
+    parameters = _text_parameters(body)
+    chats = () if refused else tuple(
+        ChatCall(messages=(UserMessage((TextPart(str(prompt)),)),), parameters=parameters, tools=(),
+                 stream=bool(body.stream), include_usage=include_usage, extra=extra)
+        for prompt in prompts)
+    native = body.model_dump(exclude_unset=True, by_alias=True, exclude={"model"})
+    return TextCall(body=native, chats=chats, refused=refused, stream=bool(body.stream), include_usage=include_usage)

@@ -2,7 +2,8 @@
 
 Every provider implements up to four protocols - ``LargeLanguageCaller``,
 ``EmbeddingCaller``, ``RerankingCaller`` and ``Verifier`` (plus, optionally, a
-``ModelLister`` for ``GET /v1/models``) - and describes itself
+``ModelLister`` for ``GET /v1/models`` and a ``TextCompletionCaller`` for a native
+``POST /v1/completions``) - and describes itself
 with a ``ProviderSpec``. Callers receive neutral messages, the ``model.*`` map
 and tool definitions; they return neutral results (``gateway.core.results``)
 and raise ``gateway.errors.GatewayError`` subclasses. They never build
@@ -18,6 +19,7 @@ from typing import Any, Protocol
 import httpx
 
 from gateway.core.messages import Message, ToolDefinition
+from gateway.core.native import NativeEvent, NativeReply, NativeRequest
 from gateway.core.params import ModelParameters
 from gateway.core.results import (
     ChatResult,
@@ -136,11 +138,23 @@ class AIOptions:
 
 @dataclass(frozen=True, slots=True)
 class ChatCompletionOptions(AIOptions):
+    """``extra_body``: top-level body fields the gateway does not model, to send unchanged; only a
+    provider declaring ``ProviderSpec.openai_format`` gets a non-empty one."""
+
     tool_definitions: Sequence[ToolDefinition] = ()
+    extra_body: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class EmbeddingOptions(AIOptions):
+    """``token_input``: token arrays to embed instead of ``inputs`` (then empty); only a provider
+    declaring ``ProviderSpec.openai_format`` gets one."""
+
+    token_input: Sequence[int] | Sequence[Sequence[int]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextCompletionOptions(AIOptions):
     pass
 
 
@@ -178,6 +192,20 @@ class EmbeddingCaller(Protocol):
         ...
 
 
+class TextCompletionCaller(Protocol):
+    async def get_text_completion(self, body: Mapping[str, Any], options: TextCompletionOptions) -> ChatResult:
+        """One whole legacy completion of the client's ``body`` (``model`` aside); each choice's
+        text is its ``content``. Raises ``GatewayError`` on failure."""
+        ...
+
+    def stream_text_completion(
+        self, body: Mapping[str, Any], options: TextCompletionOptions
+    ) -> AsyncIterator[StreamEvent]:
+        """Text deltas as they arrive, then one ``StreamEnd``; the iterator owns the upstream
+        response and closes it when it finishes or is closed by the consumer."""
+        ...
+
+
 class RerankingCaller(Protocol):
     async def get_reranking(
         self, query: str, documents: Sequence[str], options: RerankerOptions
@@ -198,6 +226,30 @@ class ModelLister(Protocol):
     async def list_models(self) -> Sequence[ListedModel]:
         """The models the provider's free list call names for this credential (upstream ids).
         Raises ``GatewayError`` on failure."""
+        ...
+
+
+class NativeCaller(Protocol):
+    """Relays requests in the provider's own wire format (``ProviderSpec.native_format``):
+    the body goes upstream unchanged but for ``options.model``, with the provider's credential."""
+
+    async def send(self, request: NativeRequest, options: AIOptions) -> NativeReply:
+        """The whole answer. Raises ``GatewayError`` on failure."""
+        ...
+
+    def stream(self, request: NativeRequest, options: AIOptions) -> AsyncIterator[NativeEvent]:
+        """Each upstream event as a ``NativeFrame``, then one ``NativeEnd``. An error event or a
+        truncated stream raises ``GatewayError``; the iterator closes the upstream response."""
+        ...
+
+    async def count_tokens(self, request: NativeRequest, options: AIOptions) -> int:
+        """The provider's own count of the request's input tokens."""
+        ...
+
+
+class TokenCounter(Protocol):
+    async def count_tokens(self, messages: Sequence[Message], options: ChatCompletionOptions) -> int:
+        """The provider's own count of the input tokens ``messages`` and the tools make (free)."""
         ...
 
 
@@ -269,6 +321,18 @@ class ProviderSpec:
     from a request body must give their content inline instead."""
     models: Callable[[CallerContext], ModelLister] | None = None
     """The provider's model-list call, for ``GET /v1/models``; ``None``: it has none."""
+    text_completion: Callable[[CallerContext], TextCompletionCaller] | None = None
+    """A native ``/v1/completions`` call; ``None``: completions are translated through chat."""
+    openai_format: bool = False
+    """The upstream speaks OpenAI's wire format, so the gateway is a transparent door to it:
+    top-level chat fields it does not model are forwarded unchanged, and so are token-array
+    embedding inputs. Other providers refuse both with a 400 naming the field."""
+    native_format: str | None = None
+    """The wire format the provider speaks natively (see ``gateway.core.native``), if a front
+    door relays it; ``native`` builds its relay."""
+    native: Callable[[CallerContext], NativeCaller] | None = None
+    token_counter: Callable[[CallerContext], TokenCounter] | None = None
+    """The provider's token-count call for neutral messages; ``None``: it has none."""
 
     @property
     def capabilities(self) -> Capabilities:

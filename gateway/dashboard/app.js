@@ -98,9 +98,12 @@
     node.append(el("span", {}, date), " ", el("span", {}, time));
     return node;
   }
+  function finishReason(rec) { return (rec.metadata || {}).finish_reason || null; }
   function statusCell(rec) {
     const parts = document.createDocumentFragment();
     parts.append(statusPill(rec.status));
+    const finish = finishReason(rec);
+    if (finish) parts.append(el("span", { class: "finish", title: "finish reason" }, finish));
     const error = errorText(rec);
     if (error) parts.append(el("span", { class: "row-error", title: error }, rec.error_message || rec.error_type));
     return parts;
@@ -218,6 +221,7 @@
   function metadataTab(rec) {
     const main = definitions([
       ["Request id", rec.request_id], ["Record id", rec.id], ["Status", rec.status],
+      ["Finish reason", finishReason(rec)],
       ["HTTP status", String(rec.http_status)], ["Endpoint", rec.endpoint], ["Provider", rec.provider],
       ["Model requested", rec.model_requested], ["Model answered", rec.model_answered],
       ["Stream", rec.stream ? "yes" : "no"], ["Created", fmtDate(rec.created_at)],
@@ -227,7 +231,7 @@
       ["Input / output cost", `${fmtMoney(rec.input_cost)} / ${fmtMoney(rec.output_cost)}`], ["Key", rec.key_id],
       ["Error type", rec.error_type], ["Error message", rec.error_message],
     ]);
-    const extra = Object.entries(rec.metadata || {}).map(([k, v]) => [k.replaceAll("_", " "), asText(v)]);
+    const extra = Object.entries(rec.metadata || {}).filter(([k]) => k !== "finish_reason").map(([k, v]) => [k.replaceAll("_", " "), asText(v)]);
     const nodes = [main, el("h3", {}, "Additional data")];
     nodes.push(extra.length ? definitions(extra) : el("p", { class: "muted" }, "None."));
     return nodes;

@@ -5,7 +5,10 @@ Fields are strictly typed, as OpenAI's API checks them: ``"10"`` is not an integ
 integer is bounded, at most to the 64-bit range the body gate allows. Models keep
 unknown fields (``extra="allow"``) so the translation step can refuse them by name
 instead of dropping them silently; the JSON schema of an object whose unknown fields
-the routes refuse says ``additionalProperties: false``, and the catch-all variants
+the routes refuse says ``additionalProperties: false``. The top level of a chat or
+completions body is open (``_Open``): unknown fields there go unchanged to upstreams
+that speak OpenAI's format and are refused by name for the rest, after routing; their
+names are bounded (``EXTRA_KEY_LENGTH``). The catch-all variants
 (``OtherMessageIn``, ``OtherPartIn``), which exist only to name what is refused, are
 left out of it, so ``/openapi.json`` declares what the routes accept.
 """
@@ -15,9 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 from pydantic.json_schema import SkipJsonSchema
-from pydantic_core import PydanticCustomError
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_EMBEDDING_INPUTS = 2048
@@ -26,6 +28,11 @@ MAX_DIMENSIONS = 65536
 """Upper bound of ``dimensions`` (OpenAI documents only ``minimum: 1``; no provider's vectors come near)."""
 METADATA_PAIRS, METADATA_KEY_LENGTH, METADATA_VALUE_LENGTH = 16, 64, 512
 """OpenAI's ``Metadata``: at most 16 pairs, keys of at most 64 characters, string values of at most 512."""
+
+EXTRA_KEY_LENGTH = 256
+"""The longest name of a top-level body field the gateway does not model (it forwards such fields)."""
+MAX_TOKEN_ID = 2**32 - 1
+"""Upper bound of a token id in a token-array input (vocabularies are far smaller)."""
 
 Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 Count = Annotated[int, Field(ge=1, le=INT64_MAX)]
@@ -44,6 +51,13 @@ class _Closed(_Wire):
     """An object whose unknown fields the routes refuse by name."""
 
     model_config = ConfigDict(json_schema_extra={"additionalProperties": False})
+
+
+class _Open(_Wire):
+    """A request body whose unknown top-level fields are kept, under names of bounded length."""
+
+    model_config = ConfigDict(json_schema_extra={
+        "additionalProperties": True, "propertyNames": {"minLength": 1, "maxLength": EXTRA_KEY_LENGTH}})
 
 
 class TextPartIn(_Closed):
@@ -205,7 +219,7 @@ class StreamOptionsIn(_Closed):
     include_obfuscation: bool | None = None
 
 
-class ChatCompletionRequest(_Closed):
+class ChatCompletionRequest(_Open):
     model: str = Field(min_length=1)
     messages: list[MessageIn] = Field(min_length=1)
     stream: bool | None = None
@@ -234,16 +248,12 @@ class ChatCompletionRequest(_Closed):
     store: bool | None = None
 
 
-def _no_token_arrays(value: Any) -> Any:
-    if isinstance(value, list) and any(isinstance(item, int | list) and not isinstance(item, bool) for item in value):
-        raise PydanticCustomError("token_input", "token arrays are not supported; send strings")
-    return value
-
-
-EmbeddingInput = Annotated[
-    str | Annotated[list[str], Field(min_length=1, max_length=MAX_EMBEDDING_INPUTS)],
-    BeforeValidator(_no_token_arrays),
-]
+TokenArray = Annotated[list[Annotated[int, Field(ge=0, le=MAX_TOKEN_ID)]], Field(min_length=1)]
+"""One input as token ids."""
+TokenArrays = Annotated[list[TokenArray], Field(min_length=1, max_length=MAX_EMBEDDING_INPUTS)]
+Texts = Annotated[list[str], Field(min_length=1, max_length=MAX_EMBEDDING_INPUTS)]
+EmbeddingInput = str | Texts | TokenArray | TokenArrays
+"""Text, texts, token ids or arrays of token ids; only OpenAI-format upstreams take token ids."""
 
 
 class EmbeddingRequest(_Closed):
@@ -253,6 +263,29 @@ class EmbeddingRequest(_Closed):
     dimensions: int | None = Field(default=None, ge=1, le=MAX_DIMENSIONS)
     user: str | None = None
     input_type: str | None = Field(default=None, description="Extension: query or document (search providers)")
+
+
+class CompletionRequest(_Open):
+    """A legacy ``POST /v1/completions`` body (OpenAI's ``CreateCompletionRequest``)."""
+
+    model: str = Field(min_length=1)
+    prompt: str | Texts | TokenArray | TokenArrays
+    suffix: str | None = None
+    max_tokens: Count | None = None
+    temperature: float | None = Field(default=None, ge=0, le=2)
+    top_p: float | None = Field(default=None, ge=0, le=1)
+    n: int | None = Field(default=None, ge=1, le=128)
+    stream: bool | None = None
+    stream_options: StreamOptionsIn | None = None
+    logprobs: int | None = Field(default=None, ge=0, le=5)
+    echo: bool | None = None
+    stop: str | list[str] | None = None
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    best_of: int | None = Field(default=None, ge=0, le=20)
+    logit_bias: dict[str, Annotated[int, Field(ge=-100, le=100)]] | None = None
+    seed: Int64 | None = None
+    user: str | None = None
 
 
 class RerankDocumentIn(_Wire):

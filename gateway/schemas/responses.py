@@ -18,7 +18,7 @@ from typing import Any, Literal
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
-from gateway.schemas.openai import ChatCompletionRequest, EmbeddingRequest, RerankRequest
+from gateway.schemas.openai import ChatCompletionRequest, CompletionRequest, EmbeddingRequest, RerankRequest
 
 
 class ErrorObject(BaseModel):
@@ -123,6 +123,58 @@ CHAT_STREAM_EVENT: dict[str, Any] = {
         {"const": "[DONE]"},
         {"not": {"const": "[DONE]"}, "contentMediaType": "application/json", "contentSchema": {"anyOf": [
             {"$ref": "#/components/schemas/ChatCompletionChunk"},
+            {"$ref": "#/components/schemas/ErrorResponse"},
+        ]}},
+    ]}},
+}
+
+
+class TextChoiceOut(BaseModel):
+    text: str
+    index: int
+    logprobs: dict[str, Any] | None
+    finish_reason: Literal["stop", "length", "content_filter"]
+
+
+class TextCompletionResponse(BaseModel):
+    """``stream: true`` answers ``text/event-stream`` instead: ``text_completion`` chunks, then ``[DONE]``."""
+
+    id: str
+    object: Literal["text_completion"]
+    created: int
+    model: str
+    choices: list[TextChoiceOut]
+    usage: UsageOut
+    system_fingerprint: str | None = None
+
+
+class TextChunkChoiceOut(BaseModel):
+    text: str
+    index: int
+    logprobs: dict[str, Any] | None
+    finish_reason: Literal["stop", "length", "content_filter"] | None
+
+
+class TextCompletionChunk(BaseModel):
+    """One ``data:`` frame of a legacy completion stream; the last one carries ``usage`` when asked for."""
+
+    id: str
+    object: Literal["text_completion"]
+    created: int
+    model: str
+    choices: list[TextChunkChoiceOut]
+    usage: UsageOut | None = None
+
+
+TEXT_COMPLETION_STREAM_EVENT: dict[str, Any] = {
+    "type": "object",
+    "description": "One Server-Sent Event: a text_completion chunk, an error envelope (then the stream ends), "
+                   "or the final [DONE].",
+    "required": ["data"],
+    "properties": {"data": {"anyOf": [
+        {"const": "[DONE]"},
+        {"not": {"const": "[DONE]"}, "contentMediaType": "application/json", "contentSchema": {"anyOf": [
+            {"$ref": "#/components/schemas/TextCompletionChunk"},
             {"$ref": "#/components/schemas/ErrorResponse"},
         ]}},
     ]}},
@@ -257,7 +309,8 @@ def _error_entry(description: str) -> dict[str, Any]:
 
 def _components() -> dict[str, Any]:
     components: dict[str, Any] = {}
-    for model in (ErrorResponse, ChatCompletionChunk, ChatCompletionRequest, EmbeddingRequest, RerankRequest):
+    for model in (ErrorResponse, ChatCompletionChunk, ChatCompletionRequest, EmbeddingRequest, RerankRequest,
+                  TextCompletionChunk, CompletionRequest):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(schema.pop("$defs", {}))
         components[model.__name__] = schema

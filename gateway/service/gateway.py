@@ -9,27 +9,32 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import httpx
 
 from gateway.callers.base import (
+    AIOptions,
     CallerContext,
     ChatCompletionOptions,
     Credential,
     CredentialVerifierOptions,
     EmbeddingOptions,
     LargeLanguageCaller,
+    NativeCaller,
     ProviderSpec,
     RequestContext,
     RerankerOptions,
+    TextCompletionCaller,
+    TextCompletionOptions,
 )
 from gateway.core import params as p
 from gateway.core.ids import Snowflake
+from gateway.core.native import NativeEnd, NativeEvent, NativeReply, NativeRequest
 from gateway.core.params import ModelParameters
-from gateway.core.requests import ChatCall
+from gateway.core.requests import ChatCall, TextCall, TokenInput
 from gateway.core.results import (
     ChatResult,
     EmbeddingResult,
@@ -46,9 +51,11 @@ from gateway.errors import (
     PermissionDeniedError,
     UnsupportedParameterError,
 )
-from gateway.service import upstream_log
+from gateway.service import estimate, upstream_log
 from gateway.service.capture import BodyCapture, known_secrets
+from gateway.service.completions import chats_for, merged
 from gateway.service.credentials import credential_to_verify
+from gateway.service.model_list import ModelCatalog, UpstreamModel
 from gateway.service.pricing import PriceTable
 from gateway.service.resilience import Attempt, Cooldowns, RetryPolicy, falls_back
 from gateway.service.routing import Route, Router
@@ -56,6 +63,7 @@ from gateway.service.tracking import CallInfo, Tracker
 from gateway.store.records import RecordSink
 
 T = TypeVar("T")
+E = TypeVar("E", bound=StreamEvent | NativeEvent)
 
 log = logging.getLogger("gateway.service")
 
@@ -71,6 +79,8 @@ class ServiceOptions:
     capture_bodies: bool = False
     secrets: tuple[str, ...] = ()
     """Values masked in captured bodies besides the provider credentials (the master key)."""
+    catalog_wait: float = 2.0
+    """How long a bare model name waits for the providers' model lists (see ``_bare_routes``)."""
 
 
 def internal_error(exc: BaseException) -> GatewayError:
@@ -99,8 +109,10 @@ def _require_credentials(route: Route) -> None:
 
 class GatewayService:
     def __init__(self, router: Router, http: httpx.AsyncClient, sink: RecordSink,
-                 options: ServiceOptions | None = None) -> None:
+                 options: ServiceOptions | None = None, catalog: ModelCatalog | None = None) -> None:
         self.router = router
+        self._catalog = catalog
+        self._warming: set[asyncio.Task[list[UpstreamModel]]] = set()
         self._http = http
         self._sink = sink
         self._options = options or ServiceOptions()
@@ -129,29 +141,61 @@ class GatewayService:
         return RequestContext(tracker.info.request_id, tracker.llm_request_id, metadata)
 
     def _parameters(self, route: Route, given: dict[str, Any], allowed: frozenset[str],
-                    tracker: Tracker) -> ModelParameters:
+                    tracker: Tracker, extra: Mapping[str, Any] | None = None) -> ModelParameters:
+        """The ``model.*`` map for ``route``. A key it does not honour, or an unmodelled field in
+        ``extra`` (``ChatCall.extra``) when the provider does not speak OpenAI's format, is an
+        ``UnsupportedParameterError``, or dropped and noted when the operator allows."""
         merged = ModelParameters(route.parameters).merged(given).merged({p.NAME: route.upstream_model})
         unsupported = sorted(k for k in merged if k not in allowed and k != p.NAME)
-        if not unsupported:
+        names = [p.field_name(k) for k in unsupported]
+        if extra and not route.spec.openai_format:
+            names += sorted(extra)
+        if not names:
             return merged
         if not self._options.drop_unsupported_params:
-            raise UnsupportedParameterError(p.field_name(unsupported[0]), route.provider)
-        tracker.note({"dropped_params": ",".join(p.field_name(k) for k in unsupported)})
+            raise UnsupportedParameterError(names[0], route.provider)
+        tracker.note({"dropped_params": ",".join(names)})
         return merged.without(set(unsupported))
 
-    def _routes(self, model: str, info: CallInfo) -> list[Route]:
+    @staticmethod
+    def _extra_body(route: Route, call: ChatCall) -> Mapping[str, Any]:
+        return call.extra if route.spec.openai_format else {}
+
+    async def _routes(self, model: str, info: CallInfo) -> list[Route]:
         """The model's deployments and fallbacks, less those the caller's key may not use."""
         allowed = info.allowed_models
         if allowed is not None and model not in allowed:
             raise PermissionDeniedError(f"This API key may not use the model '{model}'.", param="model",
                                         code="model_not_allowed")
-        routes = self.router.chain(model)
+        if self._catalog is not None and self.router.needs_model_lists(model):
+            routes = await self._bare_routes(model)
+        else:
+            routes = self.router.chain(model)
         return routes if allowed is None else [route for route in routes if route.public_model in allowed]
+
+    async def _bare_routes(self, model: str) -> list[Route]:
+        """The route of a bare model name (no alias, no default provider): the one provider whose
+        configured ``models`` or upstream model list names it. The upstream lists come from the model
+        catalog, waited for at most ``catalog_wait`` seconds (a refresh that takes longer goes on in
+        the background, for the next request; meanwhile the config lists decide). Raises the
+        router's ``NotFoundError`` when none, or several, list it."""
+        assert self._catalog is not None
+        task = asyncio.ensure_future(self._catalog.models())
+        self._warming.add(task)
+        task.add_done_callback(self._warming.discard)
+        try:
+            listed = await asyncio.wait_for(asyncio.shield(task), self._options.catalog_wait)
+        except TimeoutError:
+            log.warning("models: the providers' model lists took over %g s; '%s' resolved without them",
+                        self._options.catalog_wait, model)
+            listed = []
+        owners = [m.provider for m in listed if m.id == f"{m.provider}/{model}"]
+        return [self.router.bare_route(model, owners)]
 
     async def _attempts(self, tracker: Tracker, model: str, op: Callable[[Route], Awaitable[T]]) -> T:
         """Run ``op`` against the model's deployments with retries and fallbacks (see ``resilience``);
         each failed attempt, and the request giving up, is logged (see ``upstream_log``)."""
-        routes = self._cooldowns.order(self._routes(model, tracker.info), key=lambda r: r.deployment)
+        routes = self._cooldowns.order(await self._routes(model, tracker.info), key=lambda r: r.deployment)
         policy = self._options.retry
         error: GatewayError | None = None
         for position, route in enumerate(routes):
@@ -172,7 +216,7 @@ class GatewayService:
                     if delay is None:
                         break
                     retry += 1
-                    await asyncio.sleep(delay)
+                    await tracker.info.timing.back_off(delay)
                     continue
                 self._attempt(tracker, route, started, None)
                 return result
@@ -184,6 +228,7 @@ class GatewayService:
 
     def _attempt(self, tracker: Tracker, route: Route, started: float, error: GatewayError | None) -> None:
         elapsed = (time.perf_counter() - started) * 1000
+        tracker.info.timing.attempts += 1
         if error is None:
             self._cooldowns.succeeded(route.deployment)
         elif error.provider is not None:
@@ -205,9 +250,9 @@ class GatewayService:
             raise InvalidRequestError(f"Provider '{spec.name}' does not support tools.", param="tools")
         if route.alias:
             tracker.note({"alias": route.alias})
-        params = self._parameters(route, call.parameters, spec.chat_parameters, tracker)
+        params = self._parameters(route, call.parameters, spec.chat_parameters, tracker, call.extra)
         options = ChatCompletionOptions(self._request(tracker), params, tool_definitions=call.tools,
-                                        **self._hooks(tracker, route))
+                                        extra_body=self._extra_body(route, call), **self._hooks(tracker, route))
         return factory(self._context(route)), options
 
     async def chat(self, call: ChatCall, model: str, info: CallInfo) -> ChatResult:
@@ -219,19 +264,71 @@ class GatewayService:
             return await caller.get_chat_completion(call.messages, options)
 
         result = await self._tracked(tracker, self._attempts(tracker, model, op))
-        tracker.succeed(result.usage, result.model)
+        tracker.succeed_chat(result)
         return result
 
-    async def stream_chat(self, call: ChatCall, model: str, info: CallInfo) -> AsyncGenerator[StreamEvent, None]:
+    def stream_chat(self, call: ChatCall, model: str, info: CallInfo) -> AsyncGenerator[StreamEvent, None]:
         """Events as the caller yields them. Retries and fallbacks happen only until the first
         event arrives. The consumer must ``aclose`` this iterator; closing it early records
         the request as ``CANCELLED``."""
         tracker = self._tracker(info, model, stream=True)
-        opened: list[AsyncGenerator[StreamEvent, None]] = []
 
-        async def op(route: Route) -> StreamEvent:
+        def start(route: Route) -> AsyncIterator[StreamEvent]:
             caller, options = self._chat_setup(call, route, tracker)
-            stream = caller.stream_chat_completion(call.messages, options)
+            return caller.stream_chat_completion(call.messages, options)
+
+        return self._stream(tracker, model, start)
+
+    def _text_setup(self, route: Route, tracker: Tracker) -> tuple[TextCompletionCaller, TextCompletionOptions]:
+        factory = route.spec.text_completion
+        assert factory is not None
+        if route.alias:
+            tracker.note({"alias": route.alias})
+        params = ModelParameters(route.parameters).merged({p.NAME: route.upstream_model})
+        options = TextCompletionOptions(self._request(tracker), params, **self._hooks(tracker, route))
+        return factory(self._context(route)), options
+
+    async def complete(self, call: TextCall, model: str, info: CallInfo) -> ChatResult:
+        """A whole legacy completion: native where the provider has the call, else through chat
+        (``gateway.service.completions``); the record is written whatever happens."""
+        tracker = self._tracker(info, model)
+
+        async def op(route: Route) -> ChatResult:
+            if route.spec.text_completion is not None:
+                caller, options = self._text_setup(route, tracker)
+                return await caller.get_text_completion(call.body, options)
+            chats = chats_for(call, route.provider, stream=False)
+            setups = [self._chat_setup(chat, route, tracker) for chat in chats]
+            results = await asyncio.gather(*(caller.get_chat_completion(chat.messages, options)
+                                             for chat, (caller, options) in zip(chats, setups, strict=True)))
+            return merged(results)
+
+        result = await self._tracked(tracker, self._attempts(tracker, model, op))
+        tracker.succeed(result.usage, result.model)
+        return result
+
+    def stream_complete(self, call: TextCall, model: str, info: CallInfo) -> AsyncGenerator[StreamEvent, None]:
+        """A streamed legacy completion, as ``stream_chat`` streams (and closes) a chat."""
+        tracker = self._tracker(info, model, stream=True)
+
+        def start(route: Route) -> AsyncIterator[StreamEvent]:
+            if route.spec.text_completion is not None:
+                caller, options = self._text_setup(route, tracker)
+                return caller.stream_text_completion(call.body, options)
+            chat = chats_for(call, route.provider, stream=True)[0]
+            chat_caller, chat_options = self._chat_setup(chat, route, tracker)
+            return chat_caller.stream_chat_completion(chat.messages, chat_options)
+
+        return self._stream(tracker, model, start)
+
+    async def _stream(self, tracker: Tracker, model: str, start: Callable[[Route], AsyncIterator[E]],
+                      ) -> AsyncGenerator[E, None]:
+        """Relay the stream ``start`` opens on the first route that yields an event (see ``stream_chat``);
+        it ends at a ``StreamEnd`` or, relayed in a provider's own format, a ``NativeEnd``."""
+        opened: list[AsyncGenerator[E, None]] = []
+
+        async def op(route: Route) -> E:
+            stream = start(route)
             assert isinstance(stream, AsyncGenerator)
             opened.append(stream)
             try:
@@ -248,8 +345,11 @@ class GatewayService:
             stream = opened[-1]
             timing = tracker.info.timing
             while True:
-                if isinstance(event, StreamEnd):
-                    tracker.succeed(event.result.usage, event.result.model)
+                if isinstance(event, StreamEnd | NativeEnd):
+                    if isinstance(event, StreamEnd):
+                        tracker.succeed_chat(event.result)
+                    else:
+                        tracker.succeed(event.usage, event.model)
                     yield event
                     return
                 tracker.mark_delta()
@@ -278,14 +378,95 @@ class GatewayService:
             for stream in opened:
                 await stream.aclose()
 
+    def _native(self, route: Route, request: NativeRequest, tracker: Tracker) -> tuple[NativeCaller, AIOptions] | None:
+        """The relay and its options when the route's provider speaks ``request.format``, else ``None``."""
+        spec = route.spec
+        if spec.native is None or spec.native_format != request.format:
+            return None
+        if route.alias:
+            tracker.note({"alias": route.alias})
+        options = AIOptions(self._request(tracker), ModelParameters({p.NAME: route.upstream_model}),
+                            **self._hooks(tracker, route))
+        return spec.native(self._context(route)), options
+
+    async def chat_or_native(self, translate: Callable[[], ChatCall], request: NativeRequest, model: str,
+                             info: CallInfo) -> ChatResult | NativeReply:
+        """Like ``chat``, for a front door speaking ``request.format``: a deployment whose provider
+        speaks it gets the request relayed (a ``NativeReply``); any other gets ``translate()``, which
+        raises what cannot be translated, and answers a ``ChatResult``."""
+        tracker = self._tracker(info, model)
+
+        async def op(route: Route) -> ChatResult | NativeReply:
+            native = self._native(route, request, tracker)
+            if native is not None:
+                return await native[0].send(request, native[1])
+            call = translate()
+            caller, options = self._chat_setup(call, route, tracker)
+            return await caller.get_chat_completion(call.messages, options)
+
+        result = await self._tracked(tracker, self._attempts(tracker, model, op))
+        if isinstance(result, ChatResult):
+            tracker.succeed_chat(result)
+        else:
+            tracker.succeed(result.usage, result.model)
+        return result
+
+    def stream_chat_or_native(self, translate: Callable[[], ChatCall], request: NativeRequest, model: str,
+                              info: CallInfo) -> AsyncGenerator[StreamEvent | NativeEvent, None]:
+        """``stream_chat`` for a front door speaking ``request.format`` (see ``chat_or_native``): a
+        relayed stream yields ``NativeFrame``s then one ``NativeEnd``, a translated one neutral events.
+        Retries and fallbacks happen only until the first event; the consumer must ``aclose`` this."""
+        tracker = self._tracker(info, model, stream=True)
+
+        def start(route: Route) -> AsyncIterator[StreamEvent | NativeEvent]:
+            native = self._native(route, request, tracker)
+            if native is not None:
+                return native[0].stream(request, native[1])
+            call = translate()
+            caller, options = self._chat_setup(call, route, tracker)
+            return caller.stream_chat_completion(call.messages, options)
+
+        return self._stream(tracker, model, start)
+
+    async def count_tokens(self, request: NativeRequest, prompt: Callable[[], ChatCall], model: str,
+                           info: CallInfo) -> int:
+        """The input tokens of ``request``: the provider's own count where the deployment's provider
+        speaks ``request.format`` or has a ``token_counter`` (given ``prompt()``, which raises what
+        cannot be translated), else the estimate of ``prompt()`` (``estimate.chat``), noted on the
+        record as ``estimated``. The record counts no usage: counting is free."""
+        tracker = self._tracker(info, model)
+
+        async def op(route: Route) -> int:
+            native = self._native(route, request, tracker)
+            if native is not None:
+                return await native[0].count_tokens(request, native[1])
+            call = prompt()
+            if route.spec.token_counter is None:
+                tracker.note({"estimated": True})
+                return estimate.chat(call, 0).input
+            options = ChatCompletionOptions(self._request(tracker), ModelParameters({p.NAME: route.upstream_model}),
+                                            tool_definitions=call.tools, **self._hooks(tracker, route))
+            return await route.spec.token_counter(self._context(route)).count_tokens(call.messages, options)
+
+        tokens = await self._tracked(tracker, self._attempts(tracker, model, op))
+        tracker.note({"input_tokens_counted": tokens})
+        tracker.succeed(Usage())
+        return tokens
+
     async def embed(self, inputs: Sequence[str], parameters: dict[str, Any], model: str,
-                    info: CallInfo) -> EmbeddingResult:
+                    info: CallInfo, tokens: TokenInput | None = None) -> EmbeddingResult:
+        """Embed ``inputs``, or the token arrays ``tokens`` (then ``inputs`` is empty): only a provider
+        speaking OpenAI's format takes those; the rest answer a 400 naming ``input``."""
         tracker = self._tracker(info, model)
 
         async def op(route: Route) -> EmbeddingResult:
             factory = _factory(route.spec, "embeddings", route.spec.embedding)
+            if tokens is not None and not route.spec.openai_format:
+                raise InvalidRequestError(f"Provider '{route.provider}' does not take token arrays as 'input'; "
+                                          "send text.", param="input", code="unsupported_parameter")
             params = self._parameters(route, parameters, route.spec.embedding_parameters, tracker)
-            options = EmbeddingOptions(self._request(tracker), params, **self._hooks(tracker, route))
+            options = EmbeddingOptions(self._request(tracker), params, token_input=tokens,
+                                       **self._hooks(tracker, route))
             return await factory(self._context(route)).get_embedding(inputs, options)
 
         result = await self._tracked(tracker, self._attempts(tracker, model, op))
@@ -328,6 +509,10 @@ class GatewayService:
         tracker.note({"credential_valid": result.valid})
         tracker.succeed(Usage())
         return replace(result, detail=tracker.scrub(result.detail))
+
+    def refused(self, info: CallInfo, http_status: int, error_type: str | None, message: str | None) -> None:
+        """Leave the record of a request the API refused before calling the service (no provider tried)."""
+        self._tracker(info, None).refuse(http_status, error_type, message)
 
     @staticmethod
     async def _waited(tracker: Tracker, work: Awaitable[T]) -> T:

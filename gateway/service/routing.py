@@ -1,14 +1,18 @@
 """Model routing: a public model name -> provider, upstream model, defaults, credential.
 
 ``provider/model`` addresses a provider directly; a configured alias wins over
-that reading. Resolution is a pure lookup; no branch names a provider.
+that reading. A bare name (no known provider before a ``/``: clients such as litellm
+strip their own ``openai/``) goes, after the aliases, to the default provider when one is
+set, else to the provider whose configured ``models`` list names it (the service also asks
+the providers' own model lists, see ``GatewayService._bare_routes``); a name several
+providers list is a 404 naming them. Resolution is a pure lookup; no branch names a provider.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 from gateway.callers.base import Credential, ProviderSpec, Timeouts
 from gateway.callers.registry import Registry
@@ -54,10 +58,15 @@ class Router:
     """Resolves model names against the registry and the config file."""
 
     def __init__(
-        self, registry: Registry, config: GatewayConfig, env: Mapping[str, str], timeouts: Timeouts
+        self, registry: Registry, config: GatewayConfig, env: Mapping[str, str], timeouts: Timeouts,
+        default_provider: str | None = None,
     ) -> None:
+        if default_provider is not None and default_provider not in registry:
+            raise ConfigError(f"GATEWAY_DEFAULT_PROVIDER: unknown provider '{default_provider}'. "
+                              f"Known providers: {', '.join(registry.names())}.")
         self._registry = registry
         self._config = config
+        self._default = default_provider
         self._credentials: dict[str, Credential] = {}
         self._timeouts: dict[str, Timeouts] = {}
         for spec in registry:
@@ -125,6 +134,13 @@ class Router:
         alias = self._config.alias(model)
         if alias is not None:
             return self._alias_route(alias)
+        if self.is_bare(model):
+            return self.bare_route(model, ())
+        provider, _, upstream = model.partition("/")
+        spec = self._registry.get(provider)
+        return Route(model, spec, upstream, self._credentials[provider], self._timeouts[provider])
+
+    def _unknown(self, model: str) -> NoReturn:
         provider, sep, upstream = model.partition("/")
         if not sep or not upstream:
             raise NotFoundError(
@@ -132,14 +148,42 @@ class Router:
                 "or a model alias from the config file.",
                 param="model", code="model_not_found",
             )
-        if provider not in self._registry:
+        raise NotFoundError(
+            f"The model '{model}' does not exist: unknown provider '{provider}'. "
+            f"Known providers: {', '.join(self._registry.names())}.",
+            param="model", code="model_not_found",
+        )
+
+    def is_bare(self, model: str) -> bool:
+        """``model`` names no alias and no known provider before a ``/``."""
+        provider, sep, upstream = model.partition("/")
+        return self._config.alias(model) is None and not (sep and upstream and provider in self._registry)
+
+    def needs_model_lists(self, model: str) -> bool:
+        """``model`` is bare, without a ``/``, and no default provider is set: the providers' model lists
+        decide. (A name with an unknown provider before a ``/`` is looked up in the config lists only,
+        so a mistyped provider costs no upstream call.)"""
+        return self._default is None and "/" not in model and self.is_bare(model)
+
+    def bare_route(self, model: str, listed_by: Sequence[str]) -> Route:
+        """The route of bare ``model``: the default provider's, else that of the one provider among
+        ``listed_by`` and those whose configured ``models`` name it. Raises ``NotFoundError`` when
+        none does (saying how to name a model) or several do (naming them)."""
+        if self._default is not None:
+            return self._route(self._default, model)
+        configured = [name for name, provider in self._config.providers.items() if model in provider.models]
+        owners = sorted({*configured, *(name for name in listed_by if name in self._registry)})
+        if len(owners) == 1:
+            return self._route(owners[0], model)
+        if owners:
             raise NotFoundError(
-                f"The model '{model}' does not exist: unknown provider '{provider}'. "
-                f"Known providers: {', '.join(self._registry.names())}.",
-                param="model", code="model_not_found",
-            )
+                f"The model '{model}' is ambiguous: providers {', '.join(owners)} list it. "
+                f"Name one, e.g. '{owners[0]}/{model}'.", param="model", code="model_not_found")
+        return self._unknown(model)
+
+    def _route(self, provider: str, upstream: str) -> Route:
         spec = self._registry.get(provider)
-        return Route(model, spec, upstream, self._credentials[provider], self._timeouts[provider])
+        return Route(upstream, spec, upstream, self._credentials[provider], self._timeouts[provider])
 
     def _alias_route(self, alias: ModelAlias) -> Route:
         if alias.provider not in self._registry:

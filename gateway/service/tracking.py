@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import time
@@ -10,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from gateway.core.metrics import STATUS_CANCELLED, STATUS_FAILED, STATUS_SUCCESS, build_metrics, cost_metrics
-from gateway.core.results import Usage
+from gateway.core.results import ChatResult, Usage
 from gateway.core.secret_forms import all_forms
 from gateway.errors import GatewayError
 from gateway.service.capture import BodyCapture
@@ -32,11 +33,25 @@ class Timing:
 
     started_ns: int = field(default_factory=time.perf_counter_ns)
     upstream_ns: int = 0
+    backoff_ns: int = 0
     model: str | None = None
     provider: str | None = None
+    attempts: int = 0
+    """Provider attempts made for this request (retries and fallbacks included)."""
+    recorded: bool = False
+    """Whether the service took the request, and with it the duty to leave its record."""
 
     def overhead_ms(self) -> float:
-        return max(0, time.perf_counter_ns() - self.started_ns - self.upstream_ns) / 1e6
+        """Time so far less the time spent waiting on providers and sleeping between retries."""
+        return max(0, time.perf_counter_ns() - self.started_ns - self.upstream_ns - self.backoff_ns) / 1e6
+
+    async def back_off(self, seconds: float) -> None:
+        """Sleep ``seconds`` before a retry; the sleep is not the gateway's overhead."""
+        started = time.perf_counter_ns()
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            self.backoff_ns += time.perf_counter_ns() - started
 
 
 @dataclass(slots=True)
@@ -93,6 +108,8 @@ class Tracker:
         self.created_at = dt.datetime.now(dt.UTC)
         self._checkpoints = cast(CheckpointSink, sink) if _keeps_checkpoints(type(sink)) else None
         self._checkpoint_due = 0.0
+        self.finish_reason: str | None = None
+        info.timing.recorded = True
 
     def bind(self, provider: str, model: str, secrets: list[str]) -> None:
         """The deployment now being tried."""
@@ -120,6 +137,15 @@ class Tracker:
     def succeed(self, usage: Usage, model_answered: str | None = None, http_status: int = 200) -> None:
         self.model_answered = model_answered or self.model_answered
         self._emit(STATUS_SUCCESS, http_status, usage)
+
+    def succeed_chat(self, result: ChatResult) -> None:
+        """``succeed`` for a completion; the record keeps the first choice's finish reason."""
+        self.finish_reason = result.choices[0].finish_reason if result.choices else None
+        self.succeed(result.usage, result.model)
+
+    def refuse(self, http_status: int, error_type: str | None, message: str | None) -> None:
+        """Record a request the API refused before it reached the service (no provider was tried)."""
+        self._emit(STATUS_FAILED, http_status, Usage(), error_type, message)
 
     def fail(self, error: GatewayError) -> None:
         """Record the failure; first removes credential values the provider echoed into the message
@@ -189,7 +215,7 @@ class Tracker:
             error_type=error_type, error_message=error_message, input_tokens=usage.input_tokens,
             output_tokens=usage.output_tokens, total_tokens=usage.total,
             first_token_ms=self.first_token_ns / 1e6 if self.first_token_ns is not None else None,
-            key_id=self.info.key_id, attempts=self.attempts,
+            key_id=self.info.key_id, attempts=self.attempts, finish_reason=self.finish_reason,
         )
         self._add_cost(record, usage)
         self._attach_bodies(record)

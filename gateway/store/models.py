@@ -201,3 +201,5 @@ RECORDS: Table = Base.metadata.tables["request_records"]
 ATTEMPTS: Table = Base.metadata.tables["request_attempts"]
 API_KEYS: Table = Base.metadata.tables["api_keys"]
 MACHINE_LEASES: Table = Base.metadata.tables["machine_leases"]
+
+import gateway.store.responses  # noqa: E402,F401  (defines stored_responses on Base.metadata)

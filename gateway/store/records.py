@@ -55,6 +55,9 @@ class RequestRecord:
     cost: Decimal | None = None
     request_body: Any = None
     response_body: Any = None
+    finish_reason: str | None = None
+    """Why the completion ended (``stop``, ``length``, ``tool_calls``, ``content_filter``), else ``None``;
+    stored in the ``metadata`` column under ``finish_reason``, and read back from there."""
 
     def as_row(self) -> dict[str, Any]:
         """Column values for the ``request_records`` table."""
@@ -82,10 +85,14 @@ class RequestRecord:
             "cost": self.cost,
             "request_body": self.request_body,
             "response_body": self.response_body,
-            "metadata": self.metadata,
+            "metadata": self._stored_metadata(),
             "metrics": [m.as_dict() for m in self.metrics],
         }
 
+    def _stored_metadata(self) -> dict[str, Any]:
+        if self.finish_reason is None:
+            return self.metadata
+        return {**self.metadata, "finish_reason": self.finish_reason}
 
     def attempt_rows(self) -> list[dict[str, Any]]:
         """Rows for ``request_attempts``: written only when the request took more than one attempt."""

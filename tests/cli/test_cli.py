@@ -140,7 +140,7 @@ providers:
 models:
   - name: fast
     model: openai/gpt-4o-mini
-    parameters: {model.temperature: 0.2, model.top_k: 3}
+    parameters: {model.temperature: 0.2, model.safe_prompt: true}
     fallbacks: [nowhere, mystery/model]
   - name: claude
     model: anthropic/claude-haiku-4-5
@@ -151,7 +151,7 @@ models:
     assert (code, out) == (2, "")
     expected = [
         ":2: providers.acme: unknown provider 'acme' (registered: anthropic, ",
-        ":6: models[0].parameters['model.top_k']: provider 'openai' does not honour this parameter",
+        ":6: models[0].parameters['model.safe_prompt']: provider 'openai' does not honour this parameter",
         ":7: models[0].fallbacks[0]: fallback 'nowhere' is neither a model alias nor 'provider/upstream-model'",
         ":7: models[0].fallbacks[1]: fallback 'mystery/model': unknown provider 'mystery' (registered: ",
         ":8: models[1]: warning: missing credential 'key' for provider 'anthropic' (set ANTHROPIC_API_KEY",

@@ -89,7 +89,7 @@ providers:
 models:
   - name: fast
     model: openai/gpt-4o-mini
-    parameters: {model.temprature: 0.2, model.top_k: 3, model.max_tokens: 100}
+    parameters: {model.temprature: 0.2, model.safe_prompt: true, model.max_tokens: 100}
   - {name: fast, model: openai/gpt-4o}
   - name: broken
     model: gpt-4o
@@ -99,7 +99,7 @@ models:
         ":3: providers.openai.credential.organization: environment variable TEAM_ORG is not set",
         ":4: providers.openai.timeouts.conect: Extra inputs are not permitted (did you mean 'connect'?)",
         ":8: models[0].parameters['model.temprature']: unknown parameter (did you mean 'model.temperature'?)",
-        ":8: models[0].parameters['model.top_k']: provider 'openai' does not honour this parameter",
+        ":8: models[0].parameters['model.safe_prompt']: provider 'openai' does not honour this parameter",
         ":9: models[1].name: model alias 'fast' is defined twice (first at models[0])",
         ":11: models[2].model: must be 'provider/upstream-model', e.g. 'openai/gpt-4o-mini'",
     ]]

@@ -3,7 +3,8 @@
 Default behaviour, unless a test scripts an answer: ``POST /v1/messages`` echoes the
 last user text ("echo: ..."), word by word when ``stream`` is set; when
 ``tool_choice`` names a tool it calls that tool with ``{"city": "Paris"}``; when
-``output_config.format`` asks for JSON it answers a JSON object. ``GET /v1/models``
+``output_config.format`` asks for JSON it answers a JSON object.
+``POST /v1/messages/count_tokens`` answers ``COUNTED`` input tokens. ``GET /v1/models``
 lists one model. Only the key ``sk-ant-test`` is accepted, in ``x-api-key`` or (as the
 official SDK may send it) ``Authorization: Bearer``; requests without an
 ``anthropic-version`` header are refused as the API does.
@@ -19,6 +20,7 @@ from tests.fakes.server import FakeUpstream, Scripted, sse
 
 VALID_KEY = "sk-ant-test"
 MODEL = "claude-sonnet-4-6"
+COUNTED = 42
 USAGE = {"input_tokens": 11, "cache_creation_input_tokens": 2, "cache_read_input_tokens": 3, "output_tokens": 7}
 
 
@@ -117,6 +119,7 @@ def _last_user_text(body: dict[str, Any]) -> str:
 class FakeAnthropic(FakeUpstream):
     def routes(self) -> None:
         self.route("/v1/messages", self._messages)
+        self.route("/v1/messages/count_tokens", self._count_tokens)
         self.route("/v1/models", self._models, methods=("GET",))
 
     def _refusal(self, request: Request) -> Scripted | None:
@@ -150,6 +153,10 @@ class FakeAnthropic(FakeUpstream):
             words[-1] = words[-1].rstrip()
             return streamed(text_stream(words, output_tokens=len(words)))
         return Scripted(json=text_message(reply))
+
+    def _count_tokens(self, request: Request, body: Any) -> Scripted:
+        refused = self._refusal(request)
+        return refused if refused is not None else Scripted(json={"input_tokens": COUNTED})
 
     def _models(self, request: Request, body: Any) -> Scripted:
         refused = self._refusal(request)

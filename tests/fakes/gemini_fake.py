@@ -1,4 +1,4 @@
-"""A fake Gemini API (generateContent, streamGenerateContent?alt=sse, batchEmbedContents,
+"""A fake Gemini API (generateContent, streamGenerateContent?alt=sse, batchEmbedContents, countTokens,
 models.list) speaking the format of Google's API reference (https://ai.google.dev/api).
 
 Default behaviour, unless a test scripts an answer: chat echoes the last user
@@ -129,6 +129,7 @@ class FakeGemini(FakeUpstream):
         self.route("/v1beta/models/{model}:generateContent", self._generate)
         self.route("/v1beta/models/{model}:streamGenerateContent", self._stream)
         self.route("/v1beta/models/{model}:batchEmbedContents", self._embed)
+        self.route("/v1beta/models/{model}:countTokens", self._count_tokens)
         self.route("/v1beta/models", self._models, methods=("GET",))
 
     def _authorized(self, request: Request) -> bool:
@@ -155,6 +156,16 @@ class FakeGemini(FakeUpstream):
             text = " ".join(part["text"] for part in item["content"]["parts"])
             embeddings.append({"values": fake_vector(text, item.get("outputDimensionality") or 8)})
         return Scripted(json={"embeddings": embeddings})
+
+    def _count_tokens(self, request: Request, body: Any) -> Scripted:
+        """``totalTokens``: the words of every text part of ``generateContentRequest``."""
+        if not self._authorized(request):
+            return bad_key_error()
+        inner = body["generateContentRequest"]
+        contents = [*inner["contents"], inner.get("systemInstruction") or {"parts": []}]
+        words = sum(len(part.get("text", "").split()) for content in contents for part in content["parts"])
+        return Scripted(json={"totalTokens": words, "promptTokensDetails": [{"modality": "TEXT",
+                                                                             "tokenCount": words}]})
 
     def _models(self, request: Request, body: Any) -> Scripted:
         if not self._authorized(request):

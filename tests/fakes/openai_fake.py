@@ -78,6 +78,22 @@ def tool_call_stream(calls: list[tuple[str, str, list[str]]], *, usage: bool = T
     return sse(events, done=True)
 
 
+def text_completion_stream(texts: list[str], *, usage: bool = True) -> list[bytes]:
+    """A legacy completion stream: each choice's words, then its finish, then (asked for) usage."""
+    head = {"id": "cmpl-upstream1", "object": "text_completion", "created": 1_700_000_000, "model": "gpt-3.5"}
+    events = []
+    for index, text in enumerate(texts):
+        words = [w + " " for w in text.split(" ")]
+        words[-1] = words[-1].rstrip()
+        events += [{**head, "choices": [{"text": w, "index": index, "logprobs": None, "finish_reason": None}]}
+                   for w in words]
+        events.append({**head, "choices": [{"text": "", "index": index, "logprobs": None, "finish_reason": "stop"}]})
+    if usage:
+        events.append({**head, "choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 4,
+                                                       "total_tokens": 9}})
+    return sse(events, done=True)
+
+
 def fake_vector(text: str, dims: int) -> list[float]:
     digest = hashlib.sha256(text.encode()).digest()
     return [round((digest[i % len(digest)] - 128) / 128, 6) for i in range(dims)]
@@ -88,6 +104,7 @@ class FakeOpenAI(FakeUpstream):
         for prefix in ("", "/v1"):
             self.route(prefix + "/chat/completions", self._chat)
             self.route(prefix + "/embeddings", self._embeddings)
+            self.route(prefix + "/completions", self._completions)
             self.route(prefix + "/models", self._models, methods=("GET",))
 
     def _authorized(self, request: Request) -> bool:
@@ -124,10 +141,28 @@ class FakeOpenAI(FakeUpstream):
             return Scripted(stream=text_stream(words, usage=include), media_type="text/event-stream")
         return Scripted(json=completion(reply))
 
+    def _completions(self, request: Request, body: Any) -> Scripted:
+        """Legacy completions: each prompt's choices say ``echo: <prompt>``; streamed word by word."""
+        if not self._authorized(request):
+            return self._unauthorized()
+        prompt = body.get("prompt")
+        prompts = prompt if isinstance(prompt, list) and all(isinstance(p, str) for p in prompt) else [str(prompt)]
+        n = body.get("n") or 1
+        texts = [f"echo: {p}" for p in prompts for _ in range(n)]
+        if body.get("stream"):
+            include = bool((body.get("stream_options") or {}).get("include_usage"))
+            return Scripted(stream=text_completion_stream(texts, usage=include), media_type="text/event-stream")
+        choices = [{"text": t, "index": i, "logprobs": None, "finish_reason": "stop"} for i, t in enumerate(texts)]
+        return Scripted(json={"id": "cmpl-upstream1", "object": "text_completion", "created": 1_700_000_000,
+                              "model": body["model"], "choices": choices,
+                              "usage": {"prompt_tokens": 5, "completion_tokens": 4, "total_tokens": 9}})
+
     def _embeddings(self, request: Request, body: Any) -> Scripted:
         if not self._authorized(request):
             return self._unauthorized()
-        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        given = body["input"]
+        one = not isinstance(given, list) or (bool(given) and all(isinstance(t, int) for t in given))
+        inputs = [given] if one else given
         dims = body.get("dimensions") or 8
         data = []
         for i, text in enumerate(inputs):

@@ -140,7 +140,8 @@ def test_json_content_types_are_accepted(gateway: RunningGateway, headers: dict[
     ({"n": 129}, "n", "less than or equal to 128"),
     ({"stream": "maybe"}, "stream", "valid boolean"),
     ({"messages": [{"role": "wizard", "content": "hi"}]}, "messages[0].role", "not supported"),
-    ({"frobnicate": 1}, "frobnicate", "Unrecognized request argument"),
+    ({"messages": [{"role": "user", "content": "hi", "frobnicate": 1}]}, "messages[0].frobnicate",
+     "Unrecognized request argument"),
 ])
 def test_wrong_fields_are_400_naming_the_field(gateway: RunningGateway, body: dict[str, Any], param: str,
                                                says: str) -> None:

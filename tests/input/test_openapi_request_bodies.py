@@ -1,6 +1,7 @@
-"""``/openapi.json`` declares what the inference routes accept: no token arrays, rerank documents
+"""``/openapi.json`` declares what the inference routes accept: texts or token arrays, rerank documents
 with a ``text``, every integer within the range the routes take, OpenAI's ``metadata`` caps,
-closed objects, and none of the catch-all variants that exist only to be refused. Sample bodies
+closed objects (but the chat and completions bodies' top level, open under bounded names), and none
+of the catch-all variants that exist only to be refused. Sample bodies
 are checked both ways: against the document and against the running gateway."""
 
 from __future__ import annotations
@@ -18,9 +19,10 @@ from tests.conftest import RunningGateway, make_settings
 from tests.fakes.openai_fake import FakeOpenAI
 
 ROUTES = {"/v1/chat/completions": "ChatCompletionRequest", "/v1/embeddings": "EmbeddingRequest",
-          "/v1/rerank": "RerankRequest"}
-OPEN_OBJECTS = {"RerankDocumentIn"}
-"""Objects whose extra fields the routes keep (a rerank document comes back whole)."""
+          "/v1/rerank": "RerankRequest", "/v1/completions": "CompletionRequest"}
+OPEN_OBJECTS = {"RerankDocumentIn", "ChatCompletionRequest", "CompletionRequest"}
+"""Objects whose extra fields the routes keep (a rerank document comes back whole; unmodelled
+top-level chat and completions fields go to OpenAI-format upstreams)."""
 
 
 @pytest.fixture(scope="module")
@@ -83,10 +85,19 @@ def test_request_objects_are_closed_and_catch_alls_undeclared(document: dict[str
     assert open_objects == OPEN_OBJECTS
 
 
-def test_embedding_input_declares_strings_only(document: dict[str, Any]) -> None:
+def test_open_bodies_bound_their_field_names(document: dict[str, Any]) -> None:
+    schemas = document["components"]["schemas"]
+    for name in ("ChatCompletionRequest", "CompletionRequest"):
+        assert schemas[name]["additionalProperties"] is True
+        assert schemas[name]["propertyNames"] == {"minLength": 1, "maxLength": 256}
+
+
+def test_embedding_input_declares_texts_and_token_arrays(document: dict[str, Any]) -> None:
     schema = document["components"]["schemas"]["EmbeddingRequest"]["properties"]
+    tokens = {"type": "array", "items": {"type": "integer", "minimum": 0, "maximum": 2**32 - 1}, "minItems": 1}
     assert schema["input"]["anyOf"] == [
-        {"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 2048}]
+        {"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 2048},
+        tokens, {"type": "array", "items": tokens, "minItems": 1, "maxItems": 2048}]
     assert schema["dimensions"]["anyOf"][0] == {"type": "integer", "minimum": 1, "maximum": 65536}
 
 
@@ -116,8 +127,14 @@ def test_each_role_declares_the_content_parts_it_takes(document: dict[str, Any])
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 SAMPLES: list[tuple[str, dict[str, Any], bool]] = [
-    ("/v1/embeddings", {"model": "openai/text-embedding-3-small", "input": [1, 2]}, False),
-    ("/v1/embeddings", {"model": "openai/text-embedding-3-small", "input": [[1, 2]]}, False),
+    ("/v1/embeddings", {"model": "openai/text-embedding-3-small", "input": [1, 2]}, True),
+    ("/v1/embeddings", {"model": "openai/text-embedding-3-small", "input": [[1, 2]]}, True),
+    ("/v1/embeddings", {"model": "openai/text-embedding-3-small", "input": [[1, -2]]}, False),
+    ("/v1/completions", {"model": "openai/gpt-3.5-turbo-instruct", "prompt": "hi", "top_k": 2}, True),
+    ("/v1/completions", {"model": "openai/gpt-3.5-turbo-instruct", "prompt": [[1, 2]], "logprobs": 1}, True),
+    ("/v1/completions", {"model": "openai/gpt-3.5-turbo-instruct", "prompt": "hi", "logprobs": 6}, False),
+    ("/v1/chat/completions", {"model": "openai/gpt-4o-mini", "messages": MESSAGES, "prompt_cache_key": "k"}, True),
+    ("/v1/chat/completions", {"model": "openai/gpt-4o-mini", "messages": MESSAGES, "k" * 257: 1}, False),
     ("/v1/embeddings", {"model": "openai/text-embedding-3-small", "input": ["a"], "dimensions": 8}, True),
     ("/v1/embeddings", {"model": "openai/text-embedding-3-small", "input": "a", "dimensions": 70000}, False),
     ("/v1/rerank", {"model": "nosuch/r", "query": "q", "documents": [{}]}, False),

@@ -43,7 +43,8 @@ MASTER_KEY = "schemathesis-master-key"
 AUTH = {"authorization": f"Bearer {MASTER_KEY}"}
 MAX_EXAMPLES = {GenerationMode.POSITIVE: 40, GenerationMode.NEGATIVE: 25}
 REAL_MODELS = {"POST /v1/chat/completions": "openai/gpt-4o-mini",
-               "POST /v1/embeddings": "openai/text-embedding-3-small"}
+               "POST /v1/embeddings": "openai/text-embedding-3-small",
+               "POST /v1/completions": "openai/gpt-3.5-turbo-instruct"}
 ROLES = {"system", "developer", "user", "assistant", "tool"}
 SERVE = ("as generated", "servable", "servable, streamed")
 MESSAGE_FIELDS = {"role", "content", "name", "tool_calls", "tool_call_id", "refusal"}
@@ -143,6 +144,8 @@ def _servable(body: dict[str, Any], model: str, fields: set[str], stream: bool) 
     body["model"] = model
     if isinstance(body.get("dimensions"), int | float):
         body["dimensions"] = min(body["dimensions"], 64)  # the fake computes every dimension it is asked for
+    if "prompt" in body:
+        body["stream"] = stream
     if "messages" in body:
         body["stream"] = stream
         kept = [{k: v for k, v in m.items() if k in MESSAGE_FIELDS} for m in body["messages"]

@@ -1,5 +1,6 @@
 """Loose input is refused as OpenAI refuses it: ``metadata`` within OpenAI's caps, strictly typed
-numbers and booleans, no unknown fields in nested objects, bounded ``dimensions``; a wrong method
+numbers and booleans, no unknown fields in nested objects (for every provider; unknown top-level
+fields, under bounded names, go unchanged to OpenAI-format upstreams), bounded ``dimensions``; a wrong method
 is a 405 with ``Allow``; compressed bodies are a 415. Each refusal is a 400-class OpenAI envelope
 naming the problem, before any upstream call."""
 
@@ -64,7 +65,11 @@ def test_metadata_beyond_openais_caps_is_400(gw: RunningGateway, fake: FakeOpenA
     before = len(gw.records())
     refused(chat(gw, metadata=metadata), 400, param=param, says=says)
     assert fake.requests == []
-    assert len(gw.records()) == before
+    records = gw.records()
+    assert len(records) == before + 1, "the refusal is recorded"
+    refusal = records[0]
+    assert (refusal["status"], refusal["http_status"]) == ("FAILED", 400)
+    assert not [k for k in refusal["metadata"] if k.startswith("metadata.")], "the refused metadata is not stored"
 
 
 def test_metadata_at_the_caps_is_kept(gw: RunningGateway, fake: FakeOpenAI) -> None:
@@ -135,6 +140,26 @@ def test_dimensions_within_bounds_are_forwarded(gw: RunningGateway, fake: FakeOp
 IMAGE = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
 
 
+UNMODELLED = {"prompt_cache_key": "k", "safety_identifier": "s", "verbosity": "low", "top_k": 5, "min_p": 0.1,
+              "repetition_penalty": 1.1, "chat_template_kwargs": {"enable_thinking": False},
+              "prediction": {"type": "content", "content": "x"}, "web_search_options": {}, "functions": [],
+              "k" * 256: [1, {"nested": None}]}
+
+
+def test_unmodelled_top_level_fields_reach_openai_format_upstreams_unchanged(gw: RunningGateway,
+                                                                            fake: FakeOpenAI) -> None:
+    """The top level is open for OpenAI-format upstreams (translated providers refuse such fields by
+    name, or drop them: ``tests/integration/test_openai_clients.py``); nested objects stay closed."""
+    assert chat(gw, **UNMODELLED).status_code == 200
+    assert {k: fake.last.body[k] for k in UNMODELLED} == UNMODELLED
+
+
+def test_unmodelled_field_names_are_bounded(gw: RunningGateway, fake: FakeOpenAI) -> None:
+    refused(chat(gw, **{"k" * 257: 1}), 400, says="1 to 256 characters")
+    refused(chat(gw, **{"": 1}), 400, says="1 to 256 characters")
+    assert fake.requests == []
+
+
 @pytest.mark.parametrize(("message", "param"), [
     ({"role": "user", "content": [{**IMAGE, "image_url": {"url": "https://x/y.png", "fetch": "internal"}}]},
      "messages[0].content[0].image_url.fetch"),
@@ -180,9 +205,17 @@ def test_image_url_with_known_fields_passes(gw: RunningGateway, fake: FakeOpenAI
     assert fake.last.body["messages"][0]["content"][1] == image
 
 
+@pytest.mark.parametrize("tokens", [[1, 2, 3], [[1, 2], [3]]])
+def test_token_array_embeddings_reach_openai_format_upstreams(gw: RunningGateway, fake: FakeOpenAI,
+                                                              tokens: list[Any]) -> None:
+    assert embed(gw, input=tokens).status_code == 200
+    assert fake.last.body["input"] == tokens
+
+
 @pytest.mark.parametrize(("body", "param", "says"), [
-    ({"input": [1, 2, 3]}, "input", "token arrays are not supported"),
-    ({"input": [[1, 2], [3]]}, "input", "token arrays are not supported"),
+    ({"input": [[]]}, "input", "at least 1 item"),
+    ({"input": [-1]}, "input", "greater than or equal to 0"),
+    ({"input": [1, "a"]}, "input", "valid"),
     ({"input": []}, "input", "at least 1 item"),
     ({"input": ["x"] * 2049}, "input", "at most 2048 items"),
 ])

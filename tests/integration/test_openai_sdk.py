@@ -208,7 +208,8 @@ def test_upstream_errors_raise_the_matching_sdk_exception(gateway: RunningGatewa
     ({"model": "openai/gpt-4o-mini", "messages": []}, "messages"),
     ({"model": "openai/gpt-4o-mini", "messages": MESSAGES, "temperature": "hot"}, "temperature"),
     ({"model": "openai/gpt-4o-mini", "messages": MESSAGES, "n": 1000}, "n"),
-    ({"model": "openai/gpt-4o-mini", "messages": MESSAGES, "audio": {}}, "audio"),
+    ({"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi", "audio": {}}]},
+     "messages[0].audio"),
 ])
 def test_bad_bodies_are_400_envelopes_naming_the_field(gateway: RunningGateway, body: Any, param: str) -> None:
     response = gateway.http.post("/v1/chat/completions", json=body)

@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from tests.conftest import GatewayFactory, RunningGateway
+from tests.fakes.gemini_fake import VALID_KEY as GEMINI_KEY
+from tests.fakes.gemini_fake import FakeGemini
 from tests.fakes.openai_fake import VALID_KEY, FakeOpenAI, openai_error, text_stream
 from tests.fakes.server import Scripted
 
@@ -158,17 +160,23 @@ def test_credential_verification_and_providers(gateway: RunningGateway, fake_ope
     assert unknown.status_code == 404
 
 
-def test_unsupported_parameters_are_refused_or_dropped(gateway_factory: GatewayFactory,
-                                                       fake_openai: FakeOpenAI) -> None:
-    env = {"OPENAI_API_KEY": VALID_KEY, "OPENAI_BASE_URL": fake_openai.url + "/v1"}
-    strict = gateway_factory(env=env)
-    refused = strict.http.post("/v1/chat/completions", json={**BODY, "top_k": 5})
-    assert refused.status_code == 400 and refused.json()["error"]["param"] == "top_k"
-    lenient = gateway_factory(env=env, drop_unsupported_params=True)
-    dropped = lenient.http.post("/v1/chat/completions", json={**BODY, "top_k": 5}, headers={"x-request-id": "d1"})
-    assert dropped.status_code == 200 and "top_k" not in fake_openai.last.body
-    lenient.flush()
-    assert lenient.http.get("/v1/activity/d1").json()["metadata"]["dropped_params"] == "top_k"
+def test_unsupported_parameters_are_refused_or_dropped(gateway_factory: GatewayFactory) -> None:
+    """A field a translated provider cannot honour (Gemini has no ``min_p``); OpenAI-format upstreams
+    get every field unchanged (``tests/integration/test_openai_clients.py``)."""
+    fake = FakeGemini().start()
+    try:
+        env = {"GEMINI_API_KEY": GEMINI_KEY, "GEMINI_BASE_URL": fake.url}
+        body = {**BODY, "model": "gemini/gemini-2.5-flash", "min_p": 0.1}
+        strict = gateway_factory(env=env)
+        refused = strict.http.post("/v1/chat/completions", json=body)
+        assert refused.status_code == 400 and refused.json()["error"]["param"] == "min_p"
+        lenient = gateway_factory(env=env, drop_unsupported_params=True)
+        dropped = lenient.http.post("/v1/chat/completions", json=body, headers={"x-request-id": "d1"})
+        assert dropped.status_code == 200 and "min_p" not in str(fake.last.body)
+        lenient.flush()
+        assert lenient.http.get("/v1/activity/d1").json()["metadata"]["dropped_params"] == "min_p"
+    finally:
+        fake.stop()
 
 
 def test_readiness_reflects_the_database(gateway_factory: GatewayFactory, gateway: RunningGateway) -> None:

@@ -215,8 +215,10 @@ def test_a_concurrent_burst_across_two_gateways_passes_only_as_many_as_fit(
     admitted = codes.count(200)
     assert admitted * cost <= limit < (admitted + 1) * cost, codes
     assert codes.count(429) == count - admitted and len(fake_openai.requests) == admitted
-    wait_for(lambda: len(pair[0].records()) == admitted)
-    assert {r["total_tokens"] for r in pair[0].records()} == {18 if not stream else 12}
+    wait_for(lambda: len(pair[0].records()) == count)
+    records = pair[0].records()
+    assert {r["total_tokens"] for r in records if r["http_status"] == 200} == {18 if not stream else 12}
+    assert sum(r["http_status"] == 429 for r in records) == count - admitted, "refusals leave records too"
 
 
 def test_a_request_refused_for_its_tokens_does_not_count_against_rpm(pair: Gateways) -> None:

@@ -57,12 +57,15 @@ def test_max_completion_tokens_wins_over_max_tokens_and_developer_role_can_fold(
     assert body["max_tokens"] == 20 and "max_completion_tokens" not in body and "stream" not in body
 
 
+def test_unmodelled_top_level_fields_are_kept_unchanged_for_the_service() -> None:
+    extra = {"functions": [], "audio": {"voice": "alloy"}, "made_up_field": 1, "prompt_cache_key": "k"}
+    full = {"model": "m", "messages": [{"role": "user", "content": "hi"}], **extra}
+    assert to_chat_call(ChatCompletionRequest.model_validate(full)).extra == extra
+
+
 @pytest.mark.parametrize(
     ("body", "param"),
     [
-        ({"functions": []}, "functions"),
-        ({"audio": {"voice": "alloy"}}, "audio"),
-        ({"made_up_field": 1}, "made_up_field"),
         ({"messages": [{"role": "function", "name": "f", "content": "x"}]}, "messages[0].role"),
         ({"messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]},
          "messages[0].content[0].type"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -11,7 +12,7 @@ from fastapi.responses import Response
 from gateway.api import render
 from gateway.api.deps import authorize, call_info, reserve_chat, service
 from gateway.api.responses import JSONResponse
-from gateway.api.sse import SSEResponse
+from gateway.api.sse import PING, SSEResponse, close_stream, first_event
 from gateway.api.translate import to_chat_call
 from gateway.core.requests import ChatCall
 from gateway.core.results import ReasoningDelta, StreamEnd, StreamEvent, TextDelta, ToolCallEvent
@@ -40,13 +41,14 @@ async def chat_completions(
         result = await svc.chat(call, body.model, info)
         return JSONResponse(render.chat_completion(result, body.model, info.request_id))
     events = svc.stream_chat(call, body.model, info)
+    ping = request.app.state.settings.sse_ping_seconds
     try:
-        first = await anext(events)
+        first = await first_event(events, ping)
     except BaseException:
         await events.aclose()
         raise
-    frames = _frames(events, first, call, render.ChunkRenderer(body.model, info.request_id))
-    return SSEResponse(frames)
+    frames = _frames(first, events, call, render.ChunkRenderer(body.model, info.request_id))
+    return SSEResponse(frames, ping=ping, close=lambda: close_stream(events, first))
 
 
 def _frame(renderer: render.ChunkRenderer, event: StreamEvent, call: ChatCall) -> bytes:
@@ -65,10 +67,14 @@ def _frame(renderer: render.ChunkRenderer, event: StreamEvent, call: ChatCall) -
     return tail + render.DONE
 
 
-async def _frames(events: AsyncGenerator[StreamEvent, None], first: StreamEvent, call: ChatCall,
-                  renderer: render.ChunkRenderer) -> AsyncGenerator[bytes, None]:
-    """Relay events as SSE frames; an error after the first byte goes out in-band."""
+async def _frames(pending: asyncio.Future[StreamEvent], events: AsyncGenerator[StreamEvent, None],
+                  call: ChatCall, renderer: render.ChunkRenderer) -> AsyncGenerator[bytes, None]:
+    """Relay events as SSE frames, a ``: ping`` first while the first event is still awaited; an
+    error after the first byte goes out in-band. The response closes ``events`` (and ``pending``)."""
     try:
+        if not pending.done():
+            yield PING
+        first = await pending
         yield _frame(renderer, first, call)
         if isinstance(first, StreamEnd):
             return
@@ -78,5 +84,3 @@ async def _frames(events: AsyncGenerator[StreamEvent, None], first: StreamEvent,
         yield render.error_frame(exc.envelope())
     except Exception as exc:
         yield render.error_frame(internal_error(exc).envelope())
-    finally:
-        await events.aclose()

@@ -2,25 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, cast
 
 from fastapi import APIRouter, Depends, Request
 
 from gateway.api import render
-from gateway.api.deps import authorize, call_info, reserve_texts, service
+from gateway.api.deps import authorize, call_info, reserve, reserve_texts, service
 from gateway.api.responses import JSONResponse
 from gateway.core import params as p
+from gateway.core.requests import TokenInput
 from gateway.errors import InvalidRequestError
 from gateway.schemas.openai import EmbeddingRequest, RerankDocumentIn, RerankRequest
 from gateway.schemas.responses import EmbeddingListResponse, RerankResponse, ok
+from gateway.service.estimate import TokenEstimate
 from gateway.service.gateway import GatewayService
 
 router = APIRouter(dependencies=[Depends(authorize)])
 
 
-def _inputs(body: EmbeddingRequest) -> list[str]:
-    """The texts to embed (the schema has bounded the list and refused token arrays)."""
-    return [body.input] if isinstance(body.input, str) else list(body.input)
+def _split(body: EmbeddingRequest) -> tuple[list[str], TokenInput | None]:
+    """The texts to embed, or (texts empty) the token arrays as given; the schema has bounded both."""
+    given = body.input
+    if isinstance(given, str):
+        return [given], None
+    if all(isinstance(item, str) for item in given):
+        return [item for item in given if isinstance(item, str)], None
+    return [], cast(TokenInput, given)
+
+
+def _token_estimate(tokens: TokenInput) -> TokenEstimate:
+    return TokenEstimate(sum(len(item) if isinstance(item, Sequence) else 1 for item in tokens))
 
 
 def _refuse_extras(body: Any) -> None:
@@ -32,7 +44,7 @@ def _refuse_extras(body: Any) -> None:
 async def embeddings(body: EmbeddingRequest, request: Request,
                      svc: GatewayService = Depends(service)) -> JSONResponse:
     _refuse_extras(body)
-    inputs = _inputs(body)
+    inputs, tokens = _split(body)
     parameters: dict[str, Any] = {p.NAME: body.model}
     if body.dimensions is not None:
         parameters[p.DIMENSIONS] = body.dimensions
@@ -40,8 +52,11 @@ async def embeddings(body: EmbeddingRequest, request: Request,
         parameters[p.USER] = body.user
     if body.input_type is not None:
         parameters[p.INPUT_TYPE] = body.input_type
-    await reserve_texts(request, inputs)
-    result = await svc.embed(inputs, parameters, body.model, call_info(request, "embeddings"))
+    if tokens is None:
+        await reserve_texts(request, inputs)
+    else:
+        await reserve(request, _token_estimate(tokens))
+    result = await svc.embed(inputs, parameters, body.model, call_info(request, "embeddings"), tokens)
     return JSONResponse(render.embedding_list(result, body.model, body.encoding_format))
 
 

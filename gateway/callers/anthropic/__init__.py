@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from gateway.callers.anthropic.llm import AnthropicLargeLanguageCaller
 from gateway.callers.anthropic.models import AnthropicModelLister
+from gateway.callers.anthropic.native import FORMAT, AnthropicNativeCaller
 from gateway.callers.anthropic.request import CHAT_PARAMETERS
 from gateway.callers.anthropic.verify_credential import AnthropicVerifier
 from gateway.callers.anthropic.wire import AnthropicWire, anthropic_wire
@@ -31,5 +32,7 @@ PROVIDERS = (
         verifier=lambda ctx: AnthropicVerifier(ctx, _wire(ctx)),
         models=lambda ctx: AnthropicModelLister(ctx, _wire(ctx)),
         chat_parameters=CHAT_PARAMETERS,
+        native_format=FORMAT,
+        native=lambda ctx: AnthropicNativeCaller(ctx, _wire(ctx)),
     ),
 )

@@ -15,6 +15,7 @@ from gateway.callers.http import join_url
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 API_VERSION = "2023-06-01"
 MESSAGES_PATH = "v1/messages"
+COUNT_TOKENS_PATH = "v1/messages/count_tokens"
 MODELS_PATH = "v1/models"
 
 

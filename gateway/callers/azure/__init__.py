@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from gateway.callers.azure.wire import NAME, azure_wire
 from gateway.callers.base import ProviderSpec
+from gateway.callers.openai.completions import OpenAITextCompletionCaller
 from gateway.callers.openai.embedding import EMBEDDING_PARAMETERS, OpenAIEmbeddingCaller
 from gateway.callers.openai.llm import OpenAILargeLanguageCaller
 from gateway.callers.openai.models import OpenAIModelLister
@@ -36,6 +37,8 @@ PROVIDERS = (
         embedding=lambda ctx: OpenAIEmbeddingCaller(ctx, azure_wire(ctx.credential)),
         verifier=lambda ctx: OpenAIVerifier(ctx, azure_wire(ctx.credential)),
         models=lambda ctx: OpenAIModelLister(ctx, azure_wire(ctx.credential)),
+        text_completion=lambda ctx: OpenAITextCompletionCaller(ctx, azure_wire(ctx.credential)),
+        openai_format=True,
         chat_parameters=AZURE_CHAT_PARAMETERS,
         embedding_parameters=EMBEDDING_PARAMETERS,
     ),

@@ -9,6 +9,7 @@ with the Vertex AI provider, which speaks the same ``generateContent`` format.
 from __future__ import annotations
 
 from gateway.callers.base import CallerContext, ProviderSpec
+from gateway.callers.gemini.count import GeminiTokenCounter
 from gateway.callers.gemini.embedding import EMBEDDING_PARAMETERS, GeminiEmbeddingCaller
 from gateway.callers.gemini.llm import GeminiLargeLanguageCaller
 from gateway.callers.gemini.request import CHAT_PARAMETERS
@@ -31,6 +32,7 @@ PROVIDERS = (
         llm=lambda ctx: GeminiLargeLanguageCaller(ctx, _endpoint(ctx)),
         embedding=lambda ctx: GeminiEmbeddingCaller(ctx, _endpoint(ctx)),
         verifier=lambda ctx: GeminiVerifier(ctx, _endpoint(ctx)),
+        token_counter=lambda ctx: GeminiTokenCounter(ctx, _endpoint(ctx)),
         chat_parameters=CHAT_PARAMETERS,
         embedding_parameters=EMBEDDING_PARAMETERS,
     ),

@@ -6,6 +6,7 @@ Reference: OpenAI API reference - Chat Completions, Embeddings, Models.
 from __future__ import annotations
 
 from gateway.callers.base import CallerContext, ProviderSpec
+from gateway.callers.openai.completions import OpenAITextCompletionCaller
 from gateway.callers.openai.embedding import EMBEDDING_PARAMETERS, OpenAIEmbeddingCaller
 from gateway.callers.openai.llm import OpenAILargeLanguageCaller
 from gateway.callers.openai.models import OpenAIModelLister
@@ -30,6 +31,8 @@ PROVIDERS = (
         embedding=lambda ctx: OpenAIEmbeddingCaller(ctx, _wire(ctx)),
         verifier=lambda ctx: OpenAIVerifier(ctx, _wire(ctx)),
         models=lambda ctx: OpenAIModelLister(ctx, _wire(ctx)),
+        text_completion=lambda ctx: OpenAITextCompletionCaller(ctx, _wire(ctx)),
+        openai_format=True,
         chat_parameters=CHAT_PARAMETERS,
         embedding_parameters=EMBEDDING_PARAMETERS,
     ),

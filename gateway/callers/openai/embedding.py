@@ -37,7 +37,8 @@ class OpenAIEmbeddingCaller:
 
     def _body(self, inputs: Sequence[str], options: EmbeddingOptions) -> dict[str, Any]:
         mp = options.model_parameter
-        body: dict[str, Any] = {"model": options.model, "input": list(inputs), "encoding_format": "float"}
+        given = list(inputs) if options.token_input is None else options.token_input
+        body: dict[str, Any] = {"model": options.model, "input": given, "encoding_format": "float"}
         if (dimensions := mp.get_int(p.DIMENSIONS)) is not None:
             if not self._wire.quirks.embedding_dimensions:
                 raise UnsupportedParameterError("dimensions", self._wire.provider)

@@ -25,7 +25,7 @@ from gateway.core.params import FieldTable, ModelParameters
 
 CHAT_PARAMETERS = frozenset(
     {
-        p.NAME, p.TEMPERATURE, p.TOP_P, p.MAX_COMPLETION_TOKENS, p.FREQUENCY_PENALTY, p.PRESENCE_PENALTY,
+        p.NAME, p.TEMPERATURE, p.TOP_P, p.TOP_K, p.MAX_COMPLETION_TOKENS, p.FREQUENCY_PENALTY, p.PRESENCE_PENALTY,
         p.SEED, p.STOP, p.TOOL_CHOICE, p.RESPONSE_FORMAT, p.REASONING_EFFORT, p.SERVICE_TIER, p.USER, p.N,
         p.LOGPROBS, p.TOP_LOGPROBS, p.PARALLEL_TOOL_CALLS, p.METADATA, p.LOGIT_BIAS, p.STORE,
     }
@@ -34,6 +34,7 @@ CHAT_PARAMETERS = frozenset(
 FIELDS: FieldTable = {
     p.TEMPERATURE: ("temperature", "float"),
     p.TOP_P: ("top_p", "float"),
+    p.TOP_K: ("top_k", "int"),
     p.FREQUENCY_PENALTY: ("frequency_penalty", "float"),
     p.PRESENCE_PENALTY: ("presence_penalty", "float"),
     p.SEED: ("seed", "int"),
@@ -133,6 +134,7 @@ def parameters_to_openai(mp: ModelParameters, quirks: Quirks) -> dict[str, Any]:
 def to_openai_chat(
     messages: Sequence[Message], options: ChatCompletionOptions, quirks: Quirks, *, stream: bool
 ) -> dict[str, Any]:
+    """The request body; ``options.extra_body`` fields go out unchanged, under the fields built here."""
     body: dict[str, Any] = {
         "model": options.model,
         "messages": [message_to_openai(m, quirks) for m in messages],
@@ -144,4 +146,4 @@ def to_openai_chat(
         body["stream"] = True
         if quirks.stream_usage:
             body["stream_options"] = {"include_usage": True}
-    return body
+    return {**options.extra_body, **body}

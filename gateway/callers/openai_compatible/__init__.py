@@ -8,6 +8,7 @@ new table row, not new code. Credentials: ``key`` from ``<VENDOR>_API_KEY`` and
 from __future__ import annotations
 
 from gateway.callers.base import CallerContext, EmbeddingCaller, ProviderSpec
+from gateway.callers.openai.completions import OpenAITextCompletionCaller
 from gateway.callers.openai.embedding import OpenAIEmbeddingCaller
 from gateway.callers.openai.llm import OpenAILargeLanguageCaller
 from gateway.callers.openai.models import OpenAIModelLister
@@ -33,6 +34,8 @@ def spec(profile: Profile) -> ProviderSpec:
         embedding=embedding if profile.embeddings else None,
         verifier=lambda ctx: OpenAIVerifier(ctx, preset_wire(profile, ctx.credential), profile.verify_path),
         models=lambda ctx: OpenAIModelLister(ctx, preset_wire(profile, ctx.credential)),
+        text_completion=lambda ctx: OpenAITextCompletionCaller(ctx, preset_wire(profile, ctx.credential)),
+        openai_format=True,
         chat_parameters=profile.chat_parameters,
         embedding_parameters=profile.embedding_parameters,
     )
