@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     cooldown_failures: int = 3
     cooldown_seconds: float = 30.0
     migrate_on_start: bool = True
-    environment: dict[str, str] = Field(default_factory=dict, exclude=True)
+    environment: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+    """The process environment (provider credentials among it): never shown by ``repr``/``str``."""
     journal: bool = True
     journal_dir: Path | None = None
     journal_fsync_interval: float = Field(default=0.1, gt=0)
