@@ -15,9 +15,9 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from tests.fakes.openai_fake import VALID_KEY, FakeOpenAI
 from tests.fakes.server import ServerThread
-from tests.postgres import postgres_url
+from tests.postgres import module_postgres_url, postgres_url
 
-__all__ = ["postgres_url"]
+__all__ = ["module_postgres_url", "postgres_url"]
 
 _real_connect = socket.socket.connect
 

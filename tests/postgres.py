@@ -7,6 +7,7 @@ When it is unreachable, tests using ``postgres_url`` are skipped, or fail when
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -42,9 +43,9 @@ def _admin_connection() -> psycopg.Connection[tuple[object, ...]]:
         pytest.skip(message)
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A ``postgresql+psycopg://`` URL of a new, empty database, dropped afterwards."""
+@contextlib.contextmanager
+def fresh_database() -> Iterator[str]:
+    """A ``postgresql+psycopg://`` URL of a new, empty database, dropped on exit."""
     name = f"gw_test_{uuid.uuid4().hex[:16]}"
     with _admin_connection() as connection:
         connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -53,3 +54,17 @@ def postgres_url() -> Iterator[str]:
     finally:
         with _admin_connection() as connection:
             connection.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty database for one test (``fresh_database``)."""
+    with fresh_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def module_postgres_url() -> Iterator[str]:
+    """A new, empty database shared by one test module (``fresh_database``)."""
+    with fresh_database() as url:
+        yield url

@@ -58,17 +58,20 @@ def completion_id(request_id: str) -> str:
     return "chatcmpl-" + request_id.removeprefix("req_")
 
 
-def chat_completion(result: ChatResult, model: str, request_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": completion_id(request_id),
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [_choice(c) for c in result.choices],
-        "usage": usage_object(result.usage),
-    }
+def _completion_body(kind: str, id_: str, model: str, choices: list[dict[str, Any]],
+                     result: ChatResult) -> dict[str, Any]:
+    """What a ``chat.completion`` and a ``text_completion`` share: id, object, created, model,
+    choices, usage and, when the provider gave one, ``system_fingerprint``."""
+    body: dict[str, Any] = {"id": id_, "object": kind, "created": int(time.time()), "model": model,
+                            "choices": choices, "usage": usage_object(result.usage)}
     if result.system_fingerprint:
         body["system_fingerprint"] = result.system_fingerprint
+    return body
+
+
+def chat_completion(result: ChatResult, model: str, request_id: str) -> dict[str, Any]:
+    body = _completion_body("chat.completion", completion_id(request_id), model,
+                            [_choice(c) for c in result.choices], result)
     if result.service_tier:
         body["service_tier"] = result.service_tier
     return body
@@ -180,17 +183,8 @@ def _text_choice(choice: Choice) -> dict[str, Any]:
 
 def text_completion(result: ChatResult, model: str, request_id: str) -> dict[str, Any]:
     """A ``text_completion`` object (OpenAI's ``CreateCompletionResponse``)."""
-    body: dict[str, Any] = {
-        "id": text_completion_id(request_id),
-        "object": "text_completion",
-        "created": int(time.time()),
-        "model": model,
-        "choices": [_text_choice(c) for c in result.choices],
-        "usage": usage_object(result.usage),
-    }
-    if result.system_fingerprint:
-        body["system_fingerprint"] = result.system_fingerprint
-    return body
+    return _completion_body("text_completion", text_completion_id(request_id), model,
+                            [_text_choice(c) for c in result.choices], result)
 
 
 class TextChunkRenderer:

@@ -114,19 +114,24 @@ class ChatCompletionChunk(BaseModel):
     usage: UsageOut | None = None
 
 
-CHAT_STREAM_EVENT: dict[str, Any] = {
-    "type": "object",
-    "description": "One Server-Sent Event: a chat.completion.chunk, an error envelope (then the stream ends), "
-                   "or the final [DONE].",
-    "required": ["data"],
-    "properties": {"data": {"anyOf": [
-        {"const": "[DONE]"},
-        {"not": {"const": "[DONE]"}, "contentMediaType": "application/json", "contentSchema": {"anyOf": [
-            {"$ref": "#/components/schemas/ChatCompletionChunk"},
-            {"$ref": "#/components/schemas/ErrorResponse"},
+def _data_stream_event(what: str, chunk_schema: str) -> dict[str, Any]:
+    """The schema of one ``data:`` Server-Sent Event of an OpenAI-style stream: a ``chunk_schema``
+    object, an error envelope (then the stream ends), or the final ``[DONE]``."""
+    return {
+        "type": "object",
+        "description": f"One Server-Sent Event: {what}, an error envelope (then the stream ends), or the final [DONE].",
+        "required": ["data"],
+        "properties": {"data": {"anyOf": [
+            {"const": "[DONE]"},
+            {"not": {"const": "[DONE]"}, "contentMediaType": "application/json", "contentSchema": {"anyOf": [
+                {"$ref": f"#/components/schemas/{chunk_schema}"},
+                {"$ref": "#/components/schemas/ErrorResponse"},
+            ]}},
         ]}},
-    ]}},
-}
+    }
+
+
+CHAT_STREAM_EVENT = _data_stream_event("a chat.completion.chunk", "ChatCompletionChunk")
 
 
 class TextChoiceOut(BaseModel):
@@ -166,19 +171,7 @@ class TextCompletionChunk(BaseModel):
     usage: UsageOut | None = None
 
 
-TEXT_COMPLETION_STREAM_EVENT: dict[str, Any] = {
-    "type": "object",
-    "description": "One Server-Sent Event: a text_completion chunk, an error envelope (then the stream ends), "
-                   "or the final [DONE].",
-    "required": ["data"],
-    "properties": {"data": {"anyOf": [
-        {"const": "[DONE]"},
-        {"not": {"const": "[DONE]"}, "contentMediaType": "application/json", "contentSchema": {"anyOf": [
-            {"$ref": "#/components/schemas/TextCompletionChunk"},
-            {"$ref": "#/components/schemas/ErrorResponse"},
-        ]}},
-    ]}},
-}
+TEXT_COMPLETION_STREAM_EVENT = _data_stream_event("a text_completion chunk", "TextCompletionChunk")
 
 
 class EmbeddingOut(BaseModel):
