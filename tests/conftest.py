@@ -110,3 +110,9 @@ def gateway(gateway_factory: GatewayFactory, fake_openai: FakeOpenAI) -> Running
     """A gateway whose ``openai`` provider points at the fake OpenAI server."""
     return gateway_factory(env={"OPENAI_API_KEY": VALID_KEY, "OPENAI_BASE_URL": fake_openai.url + "/v1"})
 
+
+def translated_responses_env(fake: FakeOpenAI) -> dict[str, str]:
+    """The ``openai`` provider at ``fake``, serving ``/v1/responses`` by translation (through the
+    fake's chat completions) instead of relaying it."""
+    return {"OPENAI_API_KEY": VALID_KEY, "OPENAI_BASE_URL": fake.url + "/v1", "OPENAI_RESPONSES_API": "translated"}
+

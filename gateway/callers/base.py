@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
@@ -91,7 +91,7 @@ class Credential:
 
 _NON_SECRET_KEYS = frozenset(
     {"base_url", "endpoint", "api_version", "project_id", "region", "location", "organization", "hub_url",
-     "inference_url"}
+     "inference_url", "responses_api"}
 )
 DESTINATION_KEYS = frozenset({"base_url", "endpoint", "hub_url", "inference_url", "project_id", "region", "location"})
 """Credential keys that decide where a request (and the secret with it) goes."""
@@ -230,7 +230,7 @@ class ModelLister(Protocol):
 
 
 class NativeCaller(Protocol):
-    """Relays requests in the provider's own wire format (``ProviderSpec.native_format``):
+    """Relays requests in the provider's own wire format (a key of ``ProviderSpec.natives``):
     the body goes upstream unchanged but for ``options.model``, with the provider's credential."""
 
     async def send(self, request: NativeRequest, options: AIOptions) -> NativeReply:
@@ -244,6 +244,17 @@ class NativeCaller(Protocol):
 
     async def count_tokens(self, request: NativeRequest, options: AIOptions) -> int:
         """The provider's own count of the request's input tokens."""
+        ...
+
+
+@runtime_checkable
+class NativeResources(Protocol):
+    """A relay whose format keeps resources upstream (stored Responses): reads and deletes of
+    them go to the provider that holds them."""
+
+    async def resource(self, method: str, path: str, params: Mapping[str, str], options: AIOptions) -> NativeReply:
+        """``method`` on ``path`` (relative to the format's collection, e.g. ``resp_1/input_items``)
+        with query ``params``: the upstream answer, its status kept (a 404 stays a 404)."""
         ...
 
 
@@ -327,10 +338,10 @@ class ProviderSpec:
     """The upstream speaks OpenAI's wire format, so the gateway is a transparent door to it:
     top-level chat fields it does not model are forwarded unchanged, and so are token-array
     embedding inputs. Other providers refuse both with a 400 naming the field."""
-    native_format: str | None = None
-    """The wire format the provider speaks natively (see ``gateway.core.native``), if a front
-    door relays it; ``native`` builds its relay."""
-    native: Callable[[CallerContext], NativeCaller] | None = None
+    natives: Mapping[str, Callable[[CallerContext], NativeCaller | None]] = field(default_factory=dict)
+    """The wire formats a front door relays to this provider as the client sent them (see
+    ``gateway.core.native``), each with its relay's factory; a factory answering ``None`` for a
+    context (its credential says so) leaves that deployment to translation."""
     token_counter: Callable[[CallerContext], TokenCounter] | None = None
     """The provider's token-count call for neutral messages; ``None``: it has none."""
 

@@ -309,6 +309,13 @@ class ServerSentEvent:
     id: str | None = None
 
 
+def sse_frame(event: ServerSentEvent) -> bytes:
+    """``event`` framed again as ``text/event-stream`` bytes, for relaying it as it came."""
+    head = b"event: " + event.event.encode() + b"\n" if event.event else b""
+    data = b"".join(b"data: " + line.encode() + b"\n" for line in event.data.split("\n"))
+    return head + data + b"\n"
+
+
 async def iter_sse(response: httpx.Response, provider: str) -> AsyncIterator[ServerSentEvent]:
     """Decode a ``text/event-stream`` body incrementally (WHATWG SSE rules, ``\n`` or
     ``\r\n`` line ends), working on bytes: lines are split before any decoding.

@@ -154,9 +154,14 @@ class AssistantMessageIn(_Closed):
 
 
 class ToolMessageIn(_Closed):
+    """``name`` is not in OpenAI's schema, yet OpenAI accepts it and SDK code sends it (instructor's
+    re-ask, the cookbook's function-calling example): accepted and not sent on, since
+    ``tool_call_id`` already names the call."""
+
     role: Literal["tool"]
     content: str | list[TextOnlyPartIn]
     tool_call_id: str
+    name: str | None = None
 
 
 class OtherMessageIn(_Wire):

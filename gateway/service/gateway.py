@@ -24,6 +24,7 @@ from gateway.callers.base import (
     EmbeddingOptions,
     LargeLanguageCaller,
     NativeCaller,
+    NativeResources,
     ProviderSpec,
     RequestContext,
     RerankerOptions,
@@ -48,6 +49,7 @@ from gateway.errors import (
     AuthenticationError,
     GatewayError,
     InvalidRequestError,
+    NotFoundError,
     PermissionDeniedError,
     UnsupportedParameterError,
 )
@@ -348,6 +350,9 @@ class GatewayService:
                 if isinstance(event, StreamEnd | NativeEnd):
                     if isinstance(event, StreamEnd):
                         tracker.succeed_chat(event.result)
+                    elif event.error is not None:
+                        upstream_log.stream_failed(tracker, event.error)
+                        tracker.fail(event.error)
                     else:
                         tracker.succeed(event.usage, event.model)
                     yield event
@@ -378,16 +383,19 @@ class GatewayService:
             for stream in opened:
                 await stream.aclose()
 
-    def _native(self, route: Route, request: NativeRequest, tracker: Tracker) -> tuple[NativeCaller, AIOptions] | None:
-        """The relay and its options when the route's provider speaks ``request.format``, else ``None``."""
-        spec = route.spec
-        if spec.native is None or spec.native_format != request.format:
+    def _native(self, route: Route, request: NativeRequest, tracker: Tracker,
+                ) -> tuple[NativeCaller, AIOptions, NativeRequest] | None:
+        """The relay, its options and the request as it goes to the route's provider, when that
+        provider relays ``request.format`` for this deployment; else ``None`` (translate)."""
+        factory = route.spec.natives.get(request.format)
+        caller = factory(self._context(route)) if factory is not None else None
+        if caller is None:
             return None
         if route.alias:
             tracker.note({"alias": route.alias})
         options = AIOptions(self._request(tracker), ModelParameters({p.NAME: route.upstream_model}),
                             **self._hooks(tracker, route))
-        return spec.native(self._context(route)), options
+        return caller, options, request.for_provider(route.provider)
 
     async def chat_or_native(self, translate: Callable[[], ChatCall], request: NativeRequest, model: str,
                              info: CallInfo) -> ChatResult | NativeReply:
@@ -399,7 +407,7 @@ class GatewayService:
         async def op(route: Route) -> ChatResult | NativeReply:
             native = self._native(route, request, tracker)
             if native is not None:
-                return await native[0].send(request, native[1])
+                return await native[0].send(native[2], native[1])
             call = translate()
             caller, options = self._chat_setup(call, route, tracker)
             return await caller.get_chat_completion(call.messages, options)
@@ -421,7 +429,7 @@ class GatewayService:
         def start(route: Route) -> AsyncIterator[StreamEvent | NativeEvent]:
             native = self._native(route, request, tracker)
             if native is not None:
-                return native[0].stream(request, native[1])
+                return native[0].stream(native[2], native[1])
             call = translate()
             caller, options = self._chat_setup(call, route, tracker)
             return caller.stream_chat_completion(call.messages, options)
@@ -439,7 +447,7 @@ class GatewayService:
         async def op(route: Route) -> int:
             native = self._native(route, request, tracker)
             if native is not None:
-                return await native[0].count_tokens(request, native[1])
+                return await native[0].count_tokens(native[2], native[1])
             call = prompt()
             if route.spec.token_counter is None:
                 tracker.note({"estimated": True})
@@ -452,6 +460,22 @@ class GatewayService:
         tracker.note({"input_tokens_counted": tokens})
         tracker.succeed(Usage())
         return tokens
+
+    async def native_resource(self, format: str, model: str, provider: str, method: str, path: str,
+                              params: Mapping[str, str], info: CallInfo) -> NativeReply:
+        """``method`` on a resource ``provider`` holds in ``format`` (a stored Response it created for
+        ``model``): relayed with the credential of ``model``'s first deployment on that provider.
+        A 404 when no deployment of ``model`` relays ``format`` on ``provider`` any more."""
+        for route in self.router.chain(model):
+            factory = route.spec.natives.get(format)
+            if route.provider != provider or factory is None:
+                continue
+            _require_credentials(route)
+            caller = factory(self._context(route))
+            if isinstance(caller, NativeResources):
+                options = AIOptions(RequestContext(info.request_id), ModelParameters({p.NAME: route.upstream_model}))
+                return await caller.resource(method, path, params, options)
+        raise NotFoundError(f"The provider '{provider}' that holds this resource no longer serves '{model}'.")
 
     async def embed(self, inputs: Sequence[str], parameters: dict[str, Any], model: str,
                     info: CallInfo, tokens: TokenInput | None = None) -> EmbeddingResult:

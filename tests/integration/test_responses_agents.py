@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from tests.conftest import RunningGateway
+from tests.conftest import GatewayFactory, RunningGateway, translated_responses_env
 from tests.fakes.openai_fake import FakeOpenAI, completion, tool_call_stream
 from tests.fakes.server import Scripted
 
@@ -16,6 +16,12 @@ from agents import Agent, OpenAIResponsesModel, Runner, function_tool, set_traci
 from openai import AsyncOpenAI  # noqa: E402
 
 CALL = {"id": "call_7", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}
+
+
+@pytest.fixture
+def gateway(gateway_factory: GatewayFactory, fake_openai: FakeOpenAI) -> RunningGateway:
+    """The ``openai`` provider at the fake, serving ``/v1/responses`` by translation."""
+    return gateway_factory(env=translated_responses_env(fake_openai))
 
 
 @function_tool

@@ -10,12 +10,18 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.conftest import RunningGateway
+from tests.conftest import GatewayFactory, RunningGateway, translated_responses_env
 from tests.fakes.openai_fake import FakeOpenAI, completion
 from tests.fakes.server import Scripted
 from tests.openapi import assert_valid
 
 MODEL = "openai/gpt-4o-mini"
+
+
+@pytest.fixture
+def gateway(gateway_factory: GatewayFactory, fake_openai: FakeOpenAI) -> RunningGateway:
+    """The ``openai`` provider at the fake, serving ``/v1/responses`` by translation."""
+    return gateway_factory(env=translated_responses_env(fake_openai))
 WEATHER: Any = {"type": "function", "name": "get_weather", "description": "Current weather",
                 "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
 

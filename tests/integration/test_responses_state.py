@@ -9,8 +9,8 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.conftest import GatewayFactory, RunningGateway
-from tests.fakes.openai_fake import VALID_KEY, FakeOpenAI
+from tests.conftest import GatewayFactory, RunningGateway, translated_responses_env
+from tests.fakes.openai_fake import FakeOpenAI
 from tests.openapi import assert_valid
 
 MODEL = "openai/gpt-4o-mini"
@@ -24,7 +24,13 @@ def client(gw: RunningGateway, key: str = "anything") -> OpenAI:
 
 
 def upstream(fake: FakeOpenAI) -> dict[str, str]:
-    return {"OPENAI_API_KEY": VALID_KEY, "OPENAI_BASE_URL": fake.url + "/v1"}
+    return translated_responses_env(fake)
+
+
+@pytest.fixture
+def gateway(gateway_factory: GatewayFactory, fake_openai: FakeOpenAI) -> RunningGateway:
+    """The ``openai`` provider at the fake, serving ``/v1/responses`` by translation."""
+    return gateway_factory(env=upstream(fake_openai))
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -116,3 +122,24 @@ def test_a_stored_response_is_visible_only_to_its_key(gateway_factory: GatewayFa
     with pytest.raises(openai.NotFoundError):
         other.responses.delete(mine.id)
     assert client(gw, keys[0]).responses.retrieve(mine.id).id == mine.id
+
+
+def test_item_references_resolve_to_stored_items(gateway: RunningGateway, fake_openai: FakeOpenAI) -> None:
+    """Clients replaying an earlier answer by id (the Vercel AI SDK with store on) send an
+    ``item_reference``: the stored item takes its place; an unknown id is a 404 naming it."""
+    first = gateway.http.post("/v1/responses", json={"model": MODEL, "input": "hi"}).json()
+    message_id = first["output"][0]["id"]
+    user: Any = {"role": "user", "content": [{"type": "input_text", "text": "hi"}]}
+    again = {"role": "user", "content": [{"type": "input_text", "text": "again"}]}
+    response = gateway.http.post("/v1/responses", json={"model": MODEL, "input": [
+        user, {"type": "item_reference", "id": message_id}, again]})
+    assert response.status_code == 200, response.text
+    assert fake_openai.last.body["messages"] == [{"role": "user", "content": "hi"},
+                                                 {"role": "assistant", "content": "echo: hi"},
+                                                 {"role": "user", "content": "again"}]
+    listed = gateway.http.get(f"/v1/responses/{response.json()['id']}/input_items", params={"order": "asc"}).json()
+    assert [item["type"] for item in listed["data"]] == ["message", "message", "message"]
+    missing = gateway.http.post("/v1/responses", json={"model": MODEL, "input": [
+        user, {"type": "item_reference", "id": "msg_unknown"}]})
+    assert missing.status_code == 404
+    assert missing.json()["error"]["param"] == "input[1].id"

@@ -8,15 +8,22 @@ import functools
 from typing import Any
 
 import orjson
+import pytest
 import yaml
 from openai import OpenAI
 
-from tests.conftest import RunningGateway
+from tests.conftest import GatewayFactory, RunningGateway, translated_responses_env
 from tests.fakes.openai_fake import FakeOpenAI, chunk, completion, usage_chunk
 from tests.fakes.server import Scripted, sse
 from tests.openapi import SPEC_PATH, assert_valid
 
 MODEL = "openai/gpt-4o-mini"
+
+
+@pytest.fixture
+def gateway(gateway_factory: GatewayFactory, fake_openai: FakeOpenAI) -> RunningGateway:
+    """The ``openai`` provider at the fake, serving ``/v1/responses`` by translation."""
+    return gateway_factory(env=translated_responses_env(fake_openai))
 WEATHER: Any = {"type": "function", "name": "get_weather",
                 "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
 

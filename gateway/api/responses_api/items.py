@@ -2,7 +2,8 @@
 
 Items are JSON objects as the client sent them (or as a stored conversation holds them);
 each is parsed by its ``type`` (a ``message`` may omit it). ``reasoning`` items are accepted
-and dropped: the neutral messages carry no reasoning to replay. Anything else is an
+and dropped: the neutral messages carry no reasoning to replay. An ``item_reference`` the
+route could not resolve from the store is a ``NotFoundError``; anything else is an
 ``InvalidRequestError`` naming the item.
 """
 
@@ -34,7 +35,7 @@ from gateway.core.messages import (
     ToolMessage,
     UserMessage,
 )
-from gateway.errors import InvalidRequestError
+from gateway.errors import InvalidRequestError, NotFoundError
 
 _ITEM_MODELS: dict[str, type[BaseModel]] = {
     "message": MessageItem,
@@ -58,6 +59,8 @@ def _kind(item: dict[str, Any]) -> str:
 def parse_item(item: dict[str, Any], where: str) -> BaseModel:
     """The typed form of one input item; raises ``InvalidRequestError`` naming ``where``."""
     kind = _kind(item)
+    if kind == "item_reference":
+        raise NotFoundError(f"Item with id '{item.get('id')}' not found.", param=f"{where}.id")
     model = _ITEM_MODELS.get(kind)
     if model is None:
         raise InvalidRequestError(f"Input item type '{kind}' in '{where}' is not supported; use message, "

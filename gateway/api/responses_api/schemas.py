@@ -94,8 +94,9 @@ class StreamOptions(_Closed):
 
 
 class ResponseCreateRequest(_Closed):
-    """``POST /v1/responses``. ``tools`` and ``tool_choice`` objects are checked by type during
-    translation (function tools only; built-in tools are refused by name)."""
+    """``POST /v1/responses``. What only a native relay honours (built-in tools, ``background``,
+    ``truncation: auto``, unknown fields) passes this model and is refused by name during
+    translation; ``tools`` and ``tool_choice`` objects are checked by type there too."""
 
     model: str = Field(min_length=1)
     input: str | list[dict[str, Any]] | None = None
@@ -117,5 +118,5 @@ class ResponseCreateRequest(_Closed):
     safety_identifier: str | None = Field(default=None, max_length=64)
     service_tier: Literal["auto", "default", "flex", "scale", "priority"] | None = None
     include: list[str] | None = None
-    truncation: Literal["disabled"] | None = None
-    background: Literal[False] | None = None
+    truncation: Literal["disabled", "auto"] | None = None
+    background: bool | None = None

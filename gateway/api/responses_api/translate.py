@@ -116,6 +116,12 @@ def _check(body: ResponseCreateRequest) -> None:
             _refuse_extras(nested, name)
     if body.text is not None and body.text.format is not None:
         _refuse_extras(body.text.format, "text.format")
+    if body.background:
+        raise InvalidRequestError("'background' responses run only where the provider relays the Responses API.",
+                                  param="background")
+    if body.truncation == "auto":
+        raise InvalidRequestError("'truncation' 'auto' is not supported when translating the Responses API.",
+                                  param="truncation")
     if body.text is not None and body.text.verbosity is not None:
         raise InvalidRequestError("'text.verbosity' is not supported by this gateway.", param="text.verbosity")
     for i, name in enumerate(body.include or ()):

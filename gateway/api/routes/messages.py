@@ -1,6 +1,6 @@
 """``POST /v1/messages`` and ``POST /v1/messages/count_tokens``: the Anthropic Messages API.
 
-A model whose provider speaks the format (``ProviderSpec.native_format == FORMAT``) gets the
+A model whose provider relays the format (``FORMAT in ProviderSpec.natives``) gets the
 body relayed as the client sent it, and the answer or stream relayed as the provider sent it;
 any other provider gets the body translated to a neutral ``ChatCall`` (``anthropic.translate``)
 and the neutral answer rendered (``anthropic.render``, ``anthropic.stream``). Fallbacks may mix

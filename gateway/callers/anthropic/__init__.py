@@ -32,7 +32,6 @@ PROVIDERS = (
         verifier=lambda ctx: AnthropicVerifier(ctx, _wire(ctx)),
         models=lambda ctx: AnthropicModelLister(ctx, _wire(ctx)),
         chat_parameters=CHAT_PARAMETERS,
-        native_format=FORMAT,
-        native=lambda ctx: AnthropicNativeCaller(ctx, _wire(ctx)),
+        natives={FORMAT: lambda ctx: AnthropicNativeCaller(ctx, _wire(ctx))},
     ),
 )

@@ -23,12 +23,12 @@ from gateway.callers.anthropic.response import usage_from_anthropic
 from gateway.callers.anthropic.stream import EventAccumulator
 from gateway.callers.anthropic.wire import COUNT_TOKENS_PATH, MESSAGES_PATH, AnthropicWire
 from gateway.callers.base import AIOptions, CallerContext
-from gateway.callers.http import ServerSentEvent, iter_sse, malformed, open_stream, request_json
+from gateway.callers.http import iter_sse, malformed, open_stream, request_json, sse_frame
 from gateway.core.native import NativeEnd, NativeEvent, NativeFrame, NativeReply, NativeRequest
 from gateway.errors import UpstreamError
 
 FORMAT = "anthropic-messages"
-"""The wire format this caller relays (``ProviderSpec.native_format``)."""
+"""The wire format this caller relays (its key in ``ProviderSpec.natives``)."""
 
 PASSED_HEADERS = frozenset({"anthropic-version", "anthropic-beta"})
 """Client headers sent upstream as given."""
@@ -43,12 +43,6 @@ def native_headers(wire: AnthropicWire, request: NativeRequest) -> dict[str, str
     """The credential's headers, with the client's version and beta headers where it gave them."""
     passed = {k.lower(): v for k, v in request.headers.items() if k.lower() in PASSED_HEADERS}
     return {**wire.headers, **passed}
-
-
-def _frame(event: ServerSentEvent) -> bytes:
-    head = b"event: " + event.event.encode() + b"\n" if event.event else b""
-    data = b"".join(b"data: " + line.encode() + b"\n" for line in event.data.split("\n"))
-    return head + data + b"\n"
 
 
 def _parse(data: str, provider: str) -> Any:
@@ -82,7 +76,7 @@ class AnthropicNativeCaller:
             raise malformed(self._wire.provider, "the answer is not an object")
         model = data.get("model")
         return NativeReply(orjson.dumps(data), usage_from_anthropic(data.get("usage")),
-                           model if isinstance(model, str) else None)
+                           model if isinstance(model, str) else None, self._wire.provider)
 
     async def stream(self, request: NativeRequest, options: AIOptions) -> AsyncIterator[NativeEvent]:
         wire = self._wire
@@ -96,7 +90,7 @@ class AnthropicNativeCaller:
             async for event in iter_sse(response, wire.provider):
                 for _ in accumulator.feed(event.event, _parse(event.data, wire.provider)):
                     pass
-                yield NativeFrame(_frame(event))
+                yield NativeFrame(sse_frame(event))
                 if accumulator.finished:
                     break
         if not accumulator.finished:
@@ -104,7 +98,7 @@ class AnthropicNativeCaller:
                                 code="upstream_stream_truncated", provider=wire.provider)
         result = accumulator.result()
         options.after({"usage": dataclasses.asdict(result.usage)})
-        yield NativeEnd(result.usage, result.model)
+        yield NativeEnd(result.usage, result.model, wire.provider)
 
     async def count_tokens(self, request: NativeRequest, options: AIOptions) -> int:
         data = await self._post(COUNT_TOKENS_PATH, native_body(request, options), request)

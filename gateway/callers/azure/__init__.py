@@ -4,18 +4,21 @@ The request and response bodies are OpenAI's (Azure documents the same
 Chat Completions, Embeddings and error shapes, ``{"error": {...}}``, with
 ``finish_reason == "content_filter"`` and HTTP 400 ``error.code == "content_filter"``
 for filtered prompts, which keep their status and code). Only the URL layout and
-the ``api-key`` header differ: see ``wire.py``.
+the ``api-key`` header differ: see ``wire.py``. ``/v1/responses`` is relayed to the v1 API's
+``/openai/v1/responses`` (whatever layout chat uses) unless ``responses_api`` is ``translated``.
 """
 
 from __future__ import annotations
 
-from gateway.callers.azure.wire import NAME, azure_wire
+from gateway.callers.azure.wire import NAME, V1, azure_wire
 from gateway.callers.base import ProviderSpec
 from gateway.callers.openai.completions import OpenAITextCompletionCaller
 from gateway.callers.openai.embedding import EMBEDDING_PARAMETERS, OpenAIEmbeddingCaller
 from gateway.callers.openai.llm import OpenAILargeLanguageCaller
 from gateway.callers.openai.models import OpenAIModelLister
 from gateway.callers.openai.request import CHAT_PARAMETERS
+from gateway.callers.openai.responses import FORMAT as RESPONSES
+from gateway.callers.openai.responses import MODE_KEY, native_factory
 from gateway.callers.openai.verify_credential import OpenAIVerifier
 from gateway.core import params as p
 
@@ -31,6 +34,7 @@ PROVIDERS = (
             "endpoint": "AZURE_OPENAI_ENDPOINT",
             "api_version": "AZURE_OPENAI_API_VERSION",
             "base_url": "AZURE_BASE_URL",
+            MODE_KEY: "AZURE_OPENAI_RESPONSES_API",
         },
         required_credentials=("subscription_key", ("endpoint", "base_url")),
         llm=lambda ctx: OpenAILargeLanguageCaller(ctx, azure_wire(ctx.credential)),
@@ -38,6 +42,7 @@ PROVIDERS = (
         verifier=lambda ctx: OpenAIVerifier(ctx, azure_wire(ctx.credential)),
         models=lambda ctx: OpenAIModelLister(ctx, azure_wire(ctx.credential)),
         text_completion=lambda ctx: OpenAITextCompletionCaller(ctx, azure_wire(ctx.credential)),
+        natives={RESPONSES: native_factory(lambda credential: azure_wire(credential, V1))},
         openai_format=True,
         chat_parameters=AZURE_CHAT_PARAMETERS,
         embedding_parameters=EMBEDDING_PARAMETERS,

@@ -81,8 +81,9 @@ def layout(endpoint: str, api_version: str) -> Layout:
                   quirks=Quirks(developer_role=False))
 
 
-def azure_wire(credential: Credential) -> AzureWire:
-    """The wire for ``credential``: ``subscription_key`` plus ``base_url`` or ``endpoint``.
+def azure_wire(credential: Credential, api_version: str | None = None) -> AzureWire:
+    """The wire for ``credential``: ``subscription_key`` plus ``base_url`` or ``endpoint``; ``api_version``
+    overrides the credential's (``v1``: the v1 API, where the Responses API lives).
 
     Raises ``AuthenticationError`` (``missing_provider_credential``) when the key or both URLs are missing.
     """
@@ -95,7 +96,7 @@ def azure_wire(credential: Credential) -> AzureWire:
             code="missing_provider_credential",
             provider=NAME,
         )
-    form = layout(endpoint, credential.get("api_version") or DEFAULT_API_VERSION)
+    form = layout(endpoint, api_version or credential.get("api_version") or DEFAULT_API_VERSION)
     return AzureWire(
         provider=NAME,
         base_url=form.base_url,

@@ -68,7 +68,8 @@ def test_the_spec_declares_the_azure_environment_and_parameters() -> None:
     assert spec.name == "azure"
     assert dict(spec.credential_env) == {"subscription_key": "AZURE_OPENAI_API_KEY",
                                          "endpoint": "AZURE_OPENAI_ENDPOINT",
-                                         "api_version": "AZURE_OPENAI_API_VERSION", "base_url": "AZURE_BASE_URL"}
+                                         "api_version": "AZURE_OPENAI_API_VERSION", "base_url": "AZURE_BASE_URL",
+                                         "responses_api": "AZURE_OPENAI_RESPONSES_API"}
     assert p.SERVICE_TIER not in spec.chat_parameters
     assert {p.MAX_COMPLETION_TOKENS, p.RESPONSE_FORMAT, p.TOOL_CHOICE, p.REASONING_EFFORT} <= spec.chat_parameters
     assert p.DIMENSIONS in spec.embedding_parameters
