@@ -99,8 +99,9 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def _http_client() -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=500, keepalive_expiry=30)
+def _http_client(settings: Settings) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=settings.upstream_max_connections,
+                          max_keepalive_connections=min(500, settings.upstream_max_connections), keepalive_expiry=30)
     return httpx.AsyncClient(transport=GatewayTransport(limits), timeout=None, follow_redirects=False,
                              trust_env=False)
 
@@ -137,7 +138,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             await lease.start()
         writer = _record_writer(settings, engine, metrics)
         await writer.start()
-        http = _http_client()
+        http = _http_client(settings)
         app.state.writer = writer
         app.state.loop = asyncio.get_running_loop()
         app.state.activity = ActivityRepository(engine)

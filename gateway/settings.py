@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     total_timeout: float = 900.0
     stream_idle_timeout: float = 120.0
     max_retries: int = 2
+    upstream_max_connections: int = Field(default=1000, ge=1)
+    """Connections per upstream origin (host and port), busy or idle; a request finding all busy
+    waits for one up to ``connect_timeout``, then fails with ``upstream_pool_timeout``."""
     retry_base_delay: float = 0.25
     retry_max_delay: float = 8.0
     cooldown_failures: int = 3

@@ -174,7 +174,11 @@ def transport_error(exc: httpx.HTTPError, provider: str) -> GatewayError:
     where = "the provider"
     reason = failure_reason(exc)
     error: GatewayError
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, httpx.PoolTimeout):
+        error = UpstreamTimeoutError(f"{provider}: every connection to {where} stayed busy too long "
+                                     "(GATEWAY_UPSTREAM_MAX_CONNECTIONS).", code="upstream_pool_timeout",
+                                     provider=provider)
+    elif isinstance(exc, httpx.TimeoutException):
         kind = "connect" if isinstance(exc, httpx.ConnectTimeout) else "read"
         error = UpstreamTimeoutError(f"{provider}: {where} did not answer in time ({kind} timeout).",
                                      code=f"upstream_{kind}_timeout", provider=provider)
