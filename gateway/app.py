@@ -52,6 +52,7 @@ from gateway.store.keys import KeyStore
 from gateway.store.leases import MachineLease
 from gateway.store.repository import ActivityRepository
 from gateway.store.responses import ResponseStore
+from gateway.store.stats import StatsRepository
 from gateway.store.usage import UsageRepository
 from gateway.store.writer import RecordWriter
 
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
         app.state.loop = asyncio.get_running_loop()
         app.state.activity = ActivityRepository(engine)
         app.state.usage = UsageRepository(engine)
+        app.state.stats = StatsRepository(engine)
         app.state.db_ping = lambda: ping(engine)
         app.state.models = ModelCatalog(router, http, ttl=settings.models_cache_seconds,
                                         timeout=settings.models_timeout)

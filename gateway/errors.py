@@ -17,16 +17,25 @@
 Callers raise these (chained with ``raise ... from``); the API layer renders them.
 Errors are classified by HTTP status and structured provider fields, never by
 matching message text.
+
+Every error says where it came from (``source``), which decides retries and fallbacks
+(``gateway.service.resilience``): ``upstream`` (the provider answered with an error, or could not
+be reached: retried when its status allows, counts towards a deployment's cooldown),
+``deployment`` (this deployment cannot serve, e.g. its credential is missing: the next one is
+tried, nothing is retried) or ``gateway`` (the request or the gateway itself: final).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
+
+Source = Literal["upstream", "deployment", "gateway"]
 
 
 class GatewayError(Exception):
     status_code: ClassVar[int] = 500
     error_type: ClassVar[str] = "server_error"
+    default_source: ClassVar[Source] = "gateway"
 
     def __init__(
         self,
@@ -37,6 +46,7 @@ class GatewayError(Exception):
         status_code: int | None = None,
         provider: str | None = None,
         retry_after: float | None = None,
+        source: Source | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -44,6 +54,7 @@ class GatewayError(Exception):
         self.code = code
         self.provider = provider
         self.retry_after = retry_after
+        self.source: Source = source or self.default_source
         if status_code is not None:
             self.status = status_code
         else:
@@ -82,6 +93,11 @@ class UnsupportedParameterError(InvalidRequestError):
         )
 
 
+def missing_credential(message: str, provider: str) -> AuthenticationError:
+    """A deployment without the credential it needs: a failed attempt that falls back."""
+    return AuthenticationError(message, code="missing_provider_credential", provider=provider, source="deployment")
+
+
 class AuthenticationError(GatewayError):
     status_code = 401
     error_type = "authentication_error"
@@ -112,17 +128,21 @@ class UpstreamError(GatewayError):
 
     status_code = 502
     error_type = "upstream_error"
+    default_source = "upstream"
 
 
 class UpstreamTimeoutError(GatewayError):
     status_code = 504
     error_type = "timeout_error"
+    default_source = "upstream"
 
 
 class ServiceUnavailableError(GatewayError):
     status_code = 503
     error_type = "service_unavailable"
 
+
+UPSTREAM: Source = "upstream"
 
 _BY_STATUS: dict[int, type[GatewayError]] = {
     400: InvalidRequestError,
@@ -153,12 +173,12 @@ def from_upstream_status(
     prefix = f"{provider}: "
     text = message if message.startswith(prefix) else prefix + message
     if status in (503, 529):
-        return ServiceUnavailableError(text, code=code, provider=provider, retry_after=retry_after)
+        return ServiceUnavailableError(text, code=code, provider=provider, retry_after=retry_after, source=UPSTREAM)
     if status in (408, 504):
         return UpstreamTimeoutError(text, code=code, provider=provider)
     cls = _BY_STATUS.get(status)
     if cls is not None:
-        return cls(text, code=code, param=param, provider=provider, retry_after=retry_after)
+        return cls(text, code=code, param=param, provider=provider, retry_after=retry_after, source=UPSTREAM)
     if 400 <= status < 500:
-        return InvalidRequestError(text, code=code, param=param, provider=provider)
+        return InvalidRequestError(text, code=code, param=param, provider=provider, source=UPSTREAM)
     return UpstreamError(text, code=code, provider=provider, retry_after=retry_after)

@@ -26,6 +26,12 @@ def _environment(env_file: str | None) -> dict[str, str]:
     return values
 
 
+def _variables(cls: type[BaseSettings]) -> dict[str, str]:
+    """Each settable field and its variable (``GATEWAY_<FIELD>``)."""
+    prefix = str(cls.model_config.get("env_prefix") or "")
+    return {name: f"{prefix}{name}".upper() for name in cls.model_fields if name != "environment"}
+
+
 class Settings(BaseSettings):
     """Every setting, with its default; ``.env.example`` documents each one."""
 
@@ -84,11 +90,13 @@ class Settings(BaseSettings):
 
     @classmethod
     def load(cls, env_file: str | None = ".env", **overrides: Any) -> Settings:
-        """Settings from the environment and ``env_file``; ``overrides`` win."""
-        settings = cls(_env_file=env_file, **overrides)
-        if not settings.environment:
-            settings.environment = _environment(env_file)
-        return settings
+        """Settings from the environment and ``env_file`` (read once, the process environment
+        winning over it); ``overrides`` win over both. Given ``environment`` in ``overrides``, that
+        mapping stands for the process environment (and ``env_file`` is not read)."""
+        given = overrides.pop("environment", None)
+        environment = dict(given) if given is not None else _environment(env_file)
+        values = {name: environment[var] for name, var in _variables(cls).items() if var in environment}
+        return cls(_env_file=None, **{**values, **overrides}, environment=environment)
 
     def env(self) -> Mapping[str, str]:
         return self.environment

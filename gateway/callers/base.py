@@ -52,15 +52,11 @@ class Credential:
         return self._values.get(key)
 
     def require(self, key: str, provider: str) -> str:
-        from gateway.errors import AuthenticationError
+        from gateway.errors import missing_credential
 
         value = self._values.get(key)
         if not value:
-            raise AuthenticationError(
-                f"No '{key}' credential is configured for provider '{provider}'.",
-                code="missing_provider_credential",
-                provider=provider,
-            )
+            raise missing_credential(f"No '{key}' credential is configured for provider '{provider}'.", provider)
         return value
 
     def keys(self) -> list[str]:

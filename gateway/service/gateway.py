@@ -46,12 +46,12 @@ from gateway.core.results import (
     Verification,
 )
 from gateway.errors import (
-    AuthenticationError,
     GatewayError,
     InvalidRequestError,
     NotFoundError,
     PermissionDeniedError,
     UnsupportedParameterError,
+    missing_credential,
 )
 from gateway.service import estimate, upstream_log
 from gateway.service.capture import BodyCapture, known_secrets
@@ -104,9 +104,8 @@ def _require_credentials(route: Route) -> None:
         return
     env = route.spec.credential_env
     hints = [" or ".join(env.get(k, k) for k in need.split("|")) for need in missing]
-    raise AuthenticationError(
-        f"No credential is configured for provider '{route.provider}': set {', '.join(hints)} "
-        "(or give it in the config file).", code="missing_provider_credential", provider=None)
+    raise missing_credential(f"No credential is configured for provider '{route.provider}': set {', '.join(hints)} "
+                             "(or give it in the config file).", route.provider)
 
 
 class GatewayService:
@@ -203,11 +202,11 @@ class GatewayService:
         for position, route in enumerate(routes):
             tracker.bind(route.provider, route.upstream_model, route.credential.secrets())
             tracker.info.timing.provider = route.provider
-            _require_credentials(route)
             retry = 0
             while True:
                 started = time.perf_counter()
                 try:
+                    _require_credentials(route)
                     result = await self._waited(tracker, op(route))
                 except GatewayError as exc:
                     error = exc
@@ -233,7 +232,7 @@ class GatewayService:
         tracker.info.timing.attempts += 1
         if error is None:
             self._cooldowns.succeeded(route.deployment)
-        elif error.provider is not None:
+        elif error.source == "upstream":
             self._cooldowns.failed(route.deployment)
         tracker.attempts.append(Attempt(
             number=len(tracker.attempts) + 1, provider=route.provider, model=route.upstream_model,

@@ -8,6 +8,9 @@
   tried, for retryable failures and for 401/403/404 (a bad key or a missing
   model at one deployment says nothing about the next). Other client errors
   (400, 413, 422) are the request's fault and end the chain at once.
+* Only upstream failures are retried; a deployment's own failure (a missing credential) falls
+  back at once and is recorded as a failed attempt; the gateway's own errors end the request
+  (``GatewayError.source``).
 * A deployment that fails ``failures`` times in a row is cooled down for
   ``seconds``: while cooling it is tried only after every available one.
 
@@ -35,11 +38,14 @@ FALLBACK = RETRYABLE | {401, 403, 404}
 
 
 def retryable(error: GatewayError) -> bool:
-    return error.status in RETRYABLE and error.provider is not None
+    """An upstream failure whose status says a second try may succeed."""
+    return error.status in RETRYABLE and error.source == "upstream"
 
 
 def falls_back(error: GatewayError) -> bool:
-    return error.status in FALLBACK and error.provider is not None
+    """A failure of this deployment (upstream, or the deployment's own, such as a missing
+    credential) that the next deployment may not share."""
+    return error.status in FALLBACK and error.source in ("upstream", "deployment")
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,8 +139,12 @@ class Tracker:
         self._emit(STATUS_SUCCESS, http_status, usage)
 
     def succeed_chat(self, result: ChatResult) -> None:
-        """``succeed`` for a completion; the record keeps the first choice's finish reason."""
+        """``succeed`` for a completion; the record keeps the first choice's finish reason and, in
+        its metadata, the provider's id for the answer (``provider_request_id``), to find it in the
+        provider's own logs."""
         self.finish_reason = result.choices[0].finish_reason if result.choices else None
+        if result.provider_request_id:
+            self.note({"provider_request_id": result.provider_request_id})
         self.succeed(result.usage, result.model)
 
     def refuse(self, http_status: int, error_type: str | None, message: str | None) -> None:

@@ -189,11 +189,13 @@ def test_invalid_response_format_schema_is_400(gateway: RunningGateway) -> None:
             code="invalid_json_schema")
 
 
-def test_nothing_above_is_a_server_error_in_the_records(gateway: RunningGateway) -> None:
+def test_refused_bad_input_is_recorded_as_a_client_error(gateway: RunningGateway) -> None:
+    """Each refusal leaves a record, and none of them is a server error."""
     chat(gateway, tools=[_tool({"type": "nope"})])
     gateway.http.post("/v1/chat/completions", content=b"\xff", headers=JSON)
     records = gateway.records()
-    assert all(r["http_status"] < 500 for r in records)
+    assert sorted(r["http_status"] for r in records) == [400, 400]
+    assert all(r["status"] == "FAILED" and r["endpoint"] == "chat.completions" for r in records)
 
 
 @pytest.mark.parametrize("path", ["/v1/usage", "/v1/activity/stats", "/v1/activity"])

@@ -202,3 +202,13 @@ def test_a_missing_provider_credential_names_the_variable_to_set(gateway_factory
     error = response.json()["error"]
     assert error["code"] == "missing_provider_credential" and "set OPENAI_API_KEY" in error["message"]
     assert gw.records()[0]["status"] == "FAILED"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_the_record_keeps_the_providers_id_for_the_answer(gateway: RunningGateway, stream: bool) -> None:
+    body = {"model": "openai/gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}], "stream": stream}
+    response = gateway.http.post("/v1/chat/completions", json=body, headers={"x-request-id": "pid-1"})
+    assert response.status_code == 200
+    gateway.flush()
+    record = gateway.http.get("/v1/activity/pid-1").json()
+    assert record["metadata"]["provider_request_id"] == "chatcmpl-upstream1"

@@ -113,3 +113,28 @@ def test_unknown_fallback_is_a_config_error(gateway_factory: GatewayFactory) -> 
 
     with pytest.raises(ConfigError, match="fallback 'nope'"):
         gateway_factory(config="models:\n  - {name: a, model: openai/x, fallbacks: [nope]}\n")
+
+
+@pytest.mark.parametrize("where", ["configuration", "caller"])
+def test_a_deployment_without_its_credential_is_a_failed_attempt_that_falls_back(
+        gateway_factory: GatewayFactory, backup_openai: FakeOpenAI, where: str) -> None:
+    """Found before the call (a required credential missing) or by the caller itself (a service
+    account key that is not one), the deployment's own failure is recorded as a failed 401 attempt
+    and the next deployment answers; nothing is retried against the deployment that cannot work."""
+    primary = ("model: anthropic/claude-sonnet-4-5" if where == "configuration"
+               else "model: vertexai/gemini-2.0-flash\n    credential: {service_account_key: '{\"type\": 1}'}")
+    gw = gateway_factory(config=f"""
+models:
+  - name: primary
+    {primary}
+    fallbacks: [backup]
+  - name: backup
+    model: openai/gpt-4o
+    credential: {{key: {VALID_KEY}, base_url: "{backup_openai.url}/v1"}}
+""", **FAST_RETRIES)
+    response = gw.http.post("/v1/chat/completions", json=BODY, headers={"x-request-id": "r-cred"})
+    assert response.status_code == 200, response.text
+    assert backup_openai.last.body["model"] == "gpt-4o"
+    [(first, _, status, http_status), second] = attempts_of(gw, "r-cred")
+    assert (first, status, http_status) == (1, "FAILED", 401)
+    assert second == (2, "gpt-4o", "SUCCESS", 200)

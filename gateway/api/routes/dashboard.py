@@ -2,26 +2,23 @@
 
 The page and its assets are served without authentication; they hold no data. Every
 datum the page shows comes from ``/v1/activity*`` calls, which require the master key
-(when one is set) like the rest of ``/v1``.
+(when one is set) like the rest of ``/v1``. The statistics come from ``app.state.stats``, on the
+application's one engine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import FileResponse
 
 from gateway.api.deps import require_key
 from gateway.api.params import Moment
 from gateway.api.responses import JSONResponse
 from gateway.errors import InvalidRequestError, NotFoundError
-from gateway.settings import Settings
-from gateway.store.db import create_engine_for
 from gateway.store.models import as_utc, window_start
 from gateway.store.stats import StatsRepository, StatsWindow
 
@@ -39,23 +36,7 @@ _NICE_BUCKETS = (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 108
 _AUTO_TARGET_BUCKETS = 120
 
 
-@asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Provide ``app.state.stats`` unless the application already did: a
-    ``StatsRepository`` on an engine of its own, disposed on shutdown."""
-    if getattr(app.state, "stats", None) is not None:
-        yield
-        return
-    settings: Settings = app.state.settings
-    engine = create_engine_for(settings.database_url)
-    app.state.stats = StatsRepository(engine)
-    try:
-        yield
-    finally:
-        engine.dispose()
-
-
-router = APIRouter(lifespan=_lifespan)
+router = APIRouter()
 
 
 @router.get("/dashboard", include_in_schema=False)

@@ -19,7 +19,7 @@ from gateway.callers.base import Credential
 from gateway.callers.http import join_url
 from gateway.callers.openai.wire import OpenAIWire, Quirks
 from gateway.callers.paths import segment
-from gateway.errors import AuthenticationError
+from gateway.errors import missing_credential
 
 NAME = "azure"
 DEFAULT_API_VERSION = "2024-10-21"
@@ -90,12 +90,9 @@ def azure_wire(credential: Credential, api_version: str | None = None) -> AzureW
     key = credential.require("subscription_key", NAME)
     endpoint = credential.get("base_url") or credential.get("endpoint")
     if not endpoint:
-        raise AuthenticationError(
+        raise missing_credential(
             f"No 'endpoint' (or 'base_url') credential is configured for provider '{NAME}' "
-            "(set AZURE_OPENAI_ENDPOINT, e.g. https://<resource>.openai.azure.com).",
-            code="missing_provider_credential",
-            provider=NAME,
-        )
+            "(set AZURE_OPENAI_ENDPOINT, e.g. https://<resource>.openai.azure.com).", NAME)
     form = layout(endpoint, api_version or credential.get("api_version") or DEFAULT_API_VERSION)
     return AzureWire(
         provider=NAME,

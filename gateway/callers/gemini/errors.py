@@ -88,7 +88,7 @@ class GoogleErrorParser:
     def refine(self, exc: GatewayError) -> GatewayError:
         """``exc`` corrected with what the body said beyond its HTTP status."""
         if self.reason in AUTH_REASONS and not isinstance(exc, AuthenticationError):
-            return AuthenticationError(exc.message, code=self.reason, provider=exc.provider)
+            return AuthenticationError(exc.message, code=self.reason, provider=exc.provider, source=exc.source)
         if exc.retry_after is None and self.retry_delay is not None:
             exc.retry_after = self.retry_delay
         return exc

@@ -63,7 +63,7 @@ def signed_assertion(account: ServiceAccount, scope: str, now: int, provider: st
         key = None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise AuthenticationError(f"{provider}: the service account's private_key is not an RSA PEM key.",
-                                  code="invalid_service_account", provider=provider)
+                                  code="invalid_service_account", provider=provider, source="deployment")
     signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
     return f"{signing_input}.{_b64(signature)}"
 
@@ -95,7 +95,8 @@ async def fetch_token(http: httpx.AsyncClient, account: ServiceAccount, scope: s
     if response.status_code >= 400:
         error = error_from_response(response, response.content, provider, parse_oauth_error)
         if response.status_code in (400, 401, 403):
-            raise AuthenticationError(error.message, code=error.code or "invalid_grant", provider=provider)
+            raise AuthenticationError(error.message, code=error.code or "invalid_grant", provider=provider,
+                                      source="upstream")
         raise error
     try:
         data = orjson.loads(response.content)

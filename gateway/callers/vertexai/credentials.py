@@ -39,7 +39,7 @@ class ServiceAccount:
 
 def _invalid(provider: str, problem: str) -> AuthenticationError:
     return AuthenticationError(f"{provider}: the service account key {problem}.", code="invalid_service_account",
-                               provider=provider)
+                               provider=provider, source="deployment")
 
 
 def _text(value: str, provider: str) -> str:
