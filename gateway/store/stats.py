@@ -12,16 +12,15 @@ import datetime as dt
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Text, cast, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 
 from gateway.core.metrics import STATUS_FAILED, decimal_text
 from gateway.store.models import RECORDS, as_utc
 
 DEFAULT_MAX_ROWS = 200_000
-COST_METRIC = "COST"
 PERCENTILES = (50, 95, 99)
 _EARLIEST = int(dt.datetime.min.replace(tzinfo=dt.UTC).timestamp())
 
@@ -63,22 +62,6 @@ def percentile(sorted_values: Sequence[float], p: float) -> float | None:
     return sorted_values[rank - 1]
 
 
-def sum_cost(metrics: Iterable[Any]) -> Decimal:
-    """The sum of the ``COST`` metrics in a record's metric list (values are decimal
-    strings); entries that are not well-formed are ignored."""
-    total = Decimal(0)
-    for metric in metrics:
-        if not isinstance(metric, dict) or metric.get("name") != COST_METRIC:
-            continue
-        try:
-            value = Decimal(str(metric.get("value")))
-        except InvalidOperation:
-            continue
-        if value.is_finite():
-            total += value
-    return total
-
-
 class StatsRepository:
     """Read-only aggregate queries; methods are synchronous (run them in a thread)."""
 
@@ -93,8 +76,8 @@ class StatsRepository:
         (status ``FAILED``) counts and nearest-rank p50/p95/p99 of ``time_taken_ms`` and,
         over streamed requests that produced a token, ``first_token_ms`` (``None`` when
         there is no value). ``by_model`` sums requests and tokens exactly; ``cost`` (a
-        decimal string) sums the ``COST`` metric, and is ``None`` when none of the group's
-        records carries one (unpriced, not free). When the window holds more than
+        decimal string) sums the records' ``cost`` column, as ``/v1/usage`` does, and is
+        ``None`` when none of the group's records carries one (unpriced, not free). When the window holds more than
         ``max_rows`` rows, buckets and costs use only the newest ``max_rows`` of them,
         ``capped`` is true and ``note`` says so."""
         timeline, capped_timeline = self._timeline_rows(window)
@@ -122,18 +105,18 @@ class StatsRepository:
         return rows[: self._max_rows], len(rows) > self._max_rows
 
     def _costs(self, window: StatsWindow) -> tuple[dict[tuple[str | None, str | None], Decimal], bool]:
-        """Cost per ``(model, provider)``; only rows whose metrics mention ``COST`` are fetched."""
-        has_cost = cast(RECORDS.c.metrics, Text).like(f'%"{COST_METRIC}"%')
-        query = (select(_model(), RECORDS.c.provider, RECORDS.c.metrics)
-                 .where(*_in_window(window), has_cost)
+        """Cost per ``(model, provider)``, from the records' ``cost`` column (the one ``/v1/usage``
+        sums too), priced records only; summed as ``Decimal`` here, since SQLite keeps decimal text."""
+        query = (select(_model(), RECORDS.c.provider, RECORDS.c.cost)
+                 .where(*_in_window(window), RECORDS.c.cost.is_not(None))
                  .order_by(RECORDS.c.created_at.desc())
                  .limit(self._max_rows + 1))
         with self._engine.connect() as connection:
             rows = list(connection.execute(query).all())
         totals: dict[tuple[str | None, str | None], Decimal] = {}
-        for model, provider, metrics in rows[: self._max_rows]:
+        for model, provider, cost in rows[: self._max_rows]:
             key = (model, provider)
-            totals[key] = totals.get(key, Decimal(0)) + sum_cost(metrics or [])
+            totals[key] = totals.get(key, Decimal(0)) + cost
         return totals, len(rows) > self._max_rows
 
     def _by_model(self, window: StatsWindow,
@@ -194,7 +177,9 @@ def _rounded(value: float | None) -> float | None:
 
 
 def _decimal_text(value: Decimal | None) -> str | None:
-    """``value`` in plain (never scientific) notation; zero is ``"0"``, ``None`` stays ``None``."""
+    """``value`` in plain (never scientific) notation without trailing zeros, the same on both
+    databases (PostgreSQL's ``NUMERIC(24, 12)`` pads to 12 places, SQLite keeps the text written);
+    zero is ``"0"``, ``None`` stays ``None``."""
     if value is None:
         return None
-    return "0" if value == 0 else decimal_text(value)
+    return "0" if value == 0 else decimal_text(value.normalize())

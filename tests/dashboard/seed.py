@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine
@@ -21,7 +22,8 @@ def record_row(n: int, created_at: dt.datetime, *, status: str = "SUCCESS", time
                first_token_ms: float | None = None, model: str = "openai/gpt-4o-mini", provider: str = "openai",
                input_tokens: int | None = 10, output_tokens: int | None = 5,
                metrics: list[dict[str, str]] | None = None, **columns: Any) -> dict[str, Any]:
-    """One ``request_records`` row; ``n`` makes ``id`` and ``request_id`` unique."""
+    """One ``request_records`` row; ``n`` makes ``id`` and ``request_id`` unique. Cost metrics are
+    also written to the cost columns, as the gateway's records have them."""
     row: dict[str, Any] = {
         "id": seed_id(n, created_at), "request_id": f"seed-{n}", "created_at": created_at,
         "endpoint": "chat.completions",
@@ -29,8 +31,12 @@ def record_row(n: int, created_at: dt.datetime, *, status: str = "SUCCESS", time
         "status": status, "http_status": 200 if status == "SUCCESS" else 502, "time_taken_ms": time_taken_ms,
         "first_token_ms": first_token_ms, "input_tokens": input_tokens, "output_tokens": output_tokens,
         "total_tokens": None, "error_type": None, "error_message": None, "key_id": None,
-        "metadata": {}, "metrics": metrics or [],
+        "metadata": {}, "metrics": metrics or [], "cost": None, "input_cost": None, "output_cost": None,
     }
+    for metric in metrics or []:
+        column = {"COST": "cost", "INPUT_COST": "input_cost", "OUTPUT_COST": "output_cost"}.get(metric["name"])
+        if column is not None:
+            row[column] = Decimal(metric["value"])
     row.update(columns)
     return row
 

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from gateway.api.routes.dashboard import auto_bucket_seconds
 from gateway.store.db import create_engine_for, run_migrations
-from gateway.store.stats import StatsRepository, StatsWindow, percentile, sum_cost
+from gateway.store.stats import StatsRepository, StatsWindow, percentile
 from tests.conftest import GatewayFactory
 from tests.dashboard.seed import cost_metrics, insert, record_row
 
@@ -94,12 +94,6 @@ def test_percentile_is_nearest_rank() -> None:
     assert [percentile(values, p) for p in (50, 95, 99, 100)] == [50.0, 95.0, 99.0, 100.0]
     assert percentile([7.0], 99) == 7.0
     assert percentile([], 50) is None
-
-
-def test_sum_cost_ignores_other_and_malformed_metrics() -> None:
-    metrics = [*cost_metrics("0.25"), {"name": "COST", "value": "n/a", "description": ""},
-               {"name": "COST", "value": "NaN", "description": ""}, "junk", {"name": "COST", "value": "1e-3"}]
-    assert str(sum_cost(metrics)) == "0.251"
 
 
 def test_buckets_align_to_the_bucket_width() -> None:
