@@ -85,8 +85,9 @@ class LoadResult:
 
 
 def k6(url: str, body: bytes, key: str, scenario: dict[str, Any], workdir: Path, seconds: float,
-       concurrency: int, rate: float | None = None) -> LoadResult:
-    """Run one k6 scenario POSTing ``body`` to ``url``; ``seconds`` bounds it (plus a grace)."""
+       concurrency: int, rate: float | None = None, extra_headers: dict[str, str] | None = None) -> LoadResult:
+    """Run one k6 scenario POSTing ``body`` to ``url``; ``seconds`` bounds it (plus a grace).
+    ``extra_headers`` go on every request (Portkey's routing headers)."""
     _loopback(url)
     workdir.mkdir(parents=True, exist_ok=True)
     script = workdir / "k6-post.js"
@@ -97,6 +98,7 @@ def k6(url: str, body: bytes, key: str, scenario: dict[str, Any], workdir: Path,
     headers = {"Content-Type": "application/json"}
     if key:
         headers["Authorization"] = f"Bearer {key}"
+    headers.update(extra_headers or {})
     cfg.write_bytes(orjson.dumps({
         "url": url, "body": body.decode(), "headers": headers, "timeout": "20s", "out": str(out),
         "options": {"discardResponseBodies": True, "summaryTrendStats": TREND_STATS, "scenarios": {"main": scenario},
@@ -147,38 +149,40 @@ def _duration(seconds: float) -> str:
 
 
 def fixed_concurrency(url: str, body: bytes, key: str, concurrency: int, seconds: float, workdir: Path,
-                      ) -> LoadResult:
+                      extra_headers: dict[str, str] | None = None) -> LoadResult:
     """``concurrency`` virtual users, each sending its next request when the last one is answered."""
     scenario = {"executor": "constant-vus", "vus": concurrency, "duration": _duration(seconds)}
-    return k6(url, body, key, scenario, workdir, seconds, concurrency)
+    return k6(url, body, key, scenario, workdir, seconds, concurrency, extra_headers=extra_headers)
 
 
 def fixed_rate(url: str, body: bytes, key: str, rate: int, seconds: float, workdir: Path,
-               headroom_s: float = 0.06) -> LoadResult:
+               headroom_s: float = 0.06, extra_headers: dict[str, str] | None = None) -> LoadResult:
     """Open-loop: ``rate`` requests per second whatever the answers' latency (no coordinated omission).
     Enough virtual users are allocated for ``headroom_s`` of latency per request; when the target is
     slower than that, k6 drops iterations, and they count as errors."""
     vus = max(5, min(3000, int(rate * headroom_s) + 5))
     scenario = {"executor": "constant-arrival-rate", "rate": rate, "timeUnit": "1s", "duration": _duration(seconds),
                 "preAllocatedVUs": vus, "maxVUs": vus}
-    return k6(url, body, key, scenario, workdir, seconds, vus, rate=rate)
+    return k6(url, body, key, scenario, workdir, seconds, vus, rate=rate, extra_headers=extra_headers)
 
 
 def fixed_count(url: str, body: bytes, key: str, requests: int, concurrency: int, workdir: Path,
-                max_seconds: float = 300.0) -> LoadResult:
+                max_seconds: float = 300.0, extra_headers: dict[str, str] | None = None) -> LoadResult:
     """Exactly ``requests`` requests from ``concurrency`` virtual users; k6 waits for every answer."""
     scenario = {"executor": "shared-iterations", "vus": concurrency, "iterations": requests,
                 "maxDuration": _duration(max_seconds)}
-    return k6(url, body, key, scenario, workdir, max_seconds, concurrency)
+    return k6(url, body, key, scenario, workdir, max_seconds, concurrency, extra_headers=extra_headers)
 
 
 def streams(url: str, key: str, model: str, concurrency: int, seconds: float, timeout_s: float = 60.0,
-            stagger: float = 0.2) -> dict[str, Any]:
+            stagger: float = 0.2, extra_headers: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``streamclient.py`` in its own process (its own core time) and return its summary."""
     _loopback(url)
     command = [sys.executable, str(BENCH / "streamclient.py"), "--url", url, "--key", key, "--model", model,
                "--streams", str(concurrency), "--duration", str(seconds), "--timeout", str(timeout_s),
                "--stagger", str(stagger)]
+    for name, value in (extra_headers or {}).items():
+        command += ["--header", f"{name}: {value}"]
     proc = subprocess.run(command, capture_output=True, timeout=seconds + timeout_s + 60, check=False)
     if proc.returncode != 0:
         raise ToolError(f"streamclient failed ({proc.returncode}): {proc.stderr.decode(errors='replace')[-800:]}")

@@ -41,8 +41,10 @@ def http_call(port: int, method: str, path: str, body: bytes | None = None,
 
 
 def clean_env(extra: Mapping[str, str]) -> dict[str, str]:
-    """The environment for a server: ours without gateway/provider/LiteLLM settings, plus ``extra``."""
-    prefixes = ("GATEWAY_", "OPENAI_", "LITELLM_", "DATABASE_URL", "ANTHROPIC_", "AZURE_")
+    """The environment for a server: ours without gateway/provider/LiteLLM/Portkey settings (and no
+    HTTP proxy: Portkey would send its upstream calls through one), plus ``extra``."""
+    prefixes = ("GATEWAY_", "OPENAI_", "LITELLM_", "DATABASE_URL", "ANTHROPIC_", "AZURE_", "PORTKEY_", "REDIS_",
+                "TRUSTED_CUSTOM_HOSTS", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NODE_OPTIONS")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
     env.update(extra)
     return env

@@ -1,9 +1,10 @@
-"""``make bench``: our gateway, LiteLLM and the bare mock upstream, measured side by side in one run.
+"""``make bench``: our gateway, LiteLLM, Portkey and the bare mock upstream, measured side by side in one run.
 
 Starts a mock OpenAI upstream, the gateway with 1 and with N (= cores) workers on SQLite, the
-gateway with N workers on a fresh PostgreSQL database, and the LiteLLM proxy with 1 and N workers,
-all on 127.0.0.1 and all pointed at the same mock. Then, for each round, runs every test against
-every target in turn (direct, gateway, LiteLLM, direct, gateway, ...), and finally writes
+gateway with N workers on a fresh PostgreSQL database, the LiteLLM proxy with 1 and N workers and
+the Portkey AI gateway (one Node process: it has no workers), all on 127.0.0.1 and all pointed at
+the same mock. Then, for each round, runs every test against every target in turn (direct,
+gateway, LiteLLM, Portkey, direct, gateway, ...), and finally writes
 ``bench/results/latest.md``, ``latest.json`` and ``latest.png``. See ``bench/README.md``.
 
     python bench/run.py            # full: 3 rounds, about 15-20 minutes on 2 cores
@@ -41,6 +42,16 @@ ROOT = BENCH.parent
 RESULTS = BENCH / "results"
 LITELLM_VENV = BENCH / ".venv-litellm"
 LITELLM_VERSION = "1.106.2"
+PORTKEY_DIR = BENCH / ".portkey"
+PORTKEY_VERSION = "1.15.2"
+# Portkey 1.15.2 declares "@hono/node-server": "^1.3.3"; npm now resolves that to 1.19.x, whose Response
+# keeps a fetched response's immutable Headers, and Portkey's ResponseService.updateHeaders then throws
+# "TypeError: immutable" on every streamed or passed-through answer (embeddings): the client gets 500
+# {"status":"failure","message":"Something went wrong"} (Portkey-AI/gateway#1389). Portkey's own lockfile
+# resolves it to 1.13.5, so the bench pins that (an npm override; Portkey's code is not touched).
+PORTKEY_NODE_SERVER = "1.13.5"
+PORTKEY_START = PORTKEY_DIR / "node_modules" / "@portkey-ai" / "gateway" / "build" / "start-server.js"
+PORTKEY_PRELOAD = BENCH / "portkey_loopback.mjs"
 GATEWAY_BIN = ROOT / ".venv" / "bin" / "gateway"
 MASTER_KEY = "sk-bench-master-key"
 UPSTREAM_KEY = "sk-bench-upstream-key"
@@ -65,7 +76,7 @@ class Mode:
     lat50_concurrency: int
     stream_ramp: float
     stream_levels: tuple[int, ...]
-    litellm_stream_levels: tuple[int, ...]
+    litellm_stream_levels: tuple[int, ...]  # the stream levels the peers (LiteLLM and Portkey) run at too
     parity_requests: int
     settle: float
     quiet_wait: float
@@ -81,7 +92,8 @@ QUICK = Mode(name="quick", rounds=2, c1_seconds=1.5, ttft_seconds=1.5, step_seco
              max_steps=5, lat50_seconds=1.5, lat50_concurrency=64, stream_ramp=1.0, stream_levels=(100, 1000),
              litellm_stream_levels=(100,), parity_requests=2000, settle=1.0, quiet_wait=30, retry_budget=6,
              profile_seconds=6)
-SEARCH_START = {"direct": 2000, "gateway": 200, "litellm": 100}
+SEARCH_START = {"direct": 2000, "gateway": 200, "litellm": 100, "portkey": 200}
+PEERS = ("litellm", "portkey")
 SEARCH_MAX_RATE = 16000
 INTERFERENCE_LIMIT = 0.25  # cores used by other processes during a run before it is repeated
 MAX_RETRIES = 2
@@ -90,12 +102,13 @@ MAX_RETRIES = 2
 @dataclass
 class Target:
     name: str
-    kind: str  # direct | gateway | litellm
+    kind: str  # direct | gateway | litellm | portkey
     workers: int
     server: Server | None
     key: str
     records: str = ""  # sqlite | postgresql for gateways
     reason: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # sent on every request (Portkey's routing)
 
     @property
     def available(self) -> bool:
@@ -186,6 +199,60 @@ def litellm_config(path: Path, upstream: str) -> None:
                              "disable_adding_master_key_hash_to_db": True, "allow_requests_on_db_unavailable": True},
     }
     path.write_bytes(orjson.dumps(config, option=orjson.OPT_INDENT_2))  # JSON is YAML
+
+
+# ---------------------------------------------------------------- Portkey environment
+
+
+def portkey_installed() -> dict[str, str] | None:
+    """The installed versions (gateway, @hono/node-server, hono), or None when not installed."""
+    versions: dict[str, str] = {}
+    for key, package in (("gateway", "@portkey-ai/gateway"), ("node_server", "@hono/node-server"), ("hono", "hono")):
+        try:
+            meta = orjson.loads((PORTKEY_DIR / "node_modules" / package / "package.json").read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            return None
+        versions[key] = str(meta.get("version"))
+    return versions if PORTKEY_START.exists() else None
+
+
+def ensure_portkey(logs: Path) -> str | None:
+    """Install ``@portkey-ai/gateway@PORTKEY_VERSION`` into ``bench/.portkey`` (npm) if needed; the reason
+    when impossible."""
+    installed = portkey_installed()
+    if installed and installed["gateway"] == PORTKEY_VERSION and installed["node_server"] == PORTKEY_NODE_SERVER:
+        return None
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        return "node/npm not found on PATH"
+    log(f"installing @portkey-ai/gateway@{PORTKEY_VERSION} into {PORTKEY_DIR.relative_to(ROOT)} (one time)")
+    PORTKEY_DIR.mkdir(parents=True, exist_ok=True)
+    (PORTKEY_DIR / "package.json").write_bytes(orjson.dumps({
+        "name": "bench-portkey", "private": True, "description": "written by bench/run.py",
+        "dependencies": {"@portkey-ai/gateway": PORTKEY_VERSION},
+        "overrides": {"@hono/node-server": PORTKEY_NODE_SERVER}}, option=orjson.OPT_INDENT_2))
+    out = logs / "portkey-install.log"
+    try:
+        with out.open("wb") as handle:
+            # --ignore-scripts: the package's only script is `postinstall: patch-package`, and it ships no patches.
+            subprocess.run([npm, "install", "--prefix", str(PORTKEY_DIR), "--no-audit", "--no-fund", "--ignore-scripts",
+                            "--loglevel", "warn"], stdout=handle, stderr=subprocess.STDOUT, timeout=900,
+                           check=True, cwd=PORTKEY_DIR)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        lines = [ln for ln in procs.tail(out, 40).splitlines() if ln.strip()]
+        return f"npm install @portkey-ai/gateway@{PORTKEY_VERSION} failed: {lines[-1][:200] if lines else exc}"
+    installed = portkey_installed()
+    if not installed or installed["gateway"] != PORTKEY_VERSION:
+        return f"@portkey-ai/gateway {PORTKEY_VERSION} missing after npm install (found {installed})"
+    return None
+
+
+def node_version() -> str:
+    try:
+        proc = subprocess.run(["node", "--version"], capture_output=True, timeout=30, check=False)
+    except OSError:
+        return "?"
+    return proc.stdout.decode().strip() or "?"
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -279,6 +346,8 @@ class Bench:
         self.logs.mkdir(parents=True, exist_ok=True)
         loadtools.k6_path()  # fails early when the load tool is missing
         litellm_reason = "skipped (--no-litellm)" if self.args.no_litellm else ensure_litellm(self.logs)
+        portkey_reason = "skipped (--no-portkey)" if self.args.no_portkey else ensure_portkey(self.logs)
+        self.state.meta["portkey_packages"] = portkey_installed()
         if not GATEWAY_BIN.exists():
             raise SystemExit(f"{GATEWAY_BIN} is missing: run `make install` first")
 
@@ -322,6 +391,20 @@ class Bench:
                                  "litellm")
             targets[name] = Target(name, "litellm", workers, server, MASTER_KEY)
 
+        # Portkey: one Node process (no cluster/worker option), so one target, compared with 1-worker figures.
+        # It has no key of its own: the Bearer key is forwarded to the provider; x-portkey-provider and
+        # x-portkey-custom-host route each request (127.0.0.1 is in its default TRUSTED_CUSTOM_HOSTS).
+        name = "portkey-1w"
+        portkey_headers = {"x-portkey-provider": "openai", "x-portkey-custom-host": upstream + "/v1"}
+        if portkey_reason:
+            targets[name] = Target(name, "portkey", 1, None, UPSTREAM_KEY, reason=portkey_reason,
+                                   headers=portkey_headers)
+        else:
+            port = procs.free_port()
+            server = self.server(name, ["node", "--import", str(PORTKEY_PRELOAD), str(PORTKEY_START), f"--port={port}",
+                                        "--headless"], port, "/", {}, 1, "portkey")
+            targets[name] = Target(name, "portkey", 1, server, UPSTREAM_KEY, headers=portkey_headers)
+
         for server in self.servers:
             server.start()
         mock.wait_ready(30)
@@ -329,12 +412,13 @@ class Bench:
             if target.server is None or target.kind == "direct":
                 continue
             try:
-                target.server.wait_ready(240 if target.kind == "litellm" else 90)
+                target.server.wait_ready(240 if target.kind in PEERS else 90)
             except ServerError as exc:
                 target.reason = _one_line(str(exc))
                 log(f"{target.name}: not available: {target.reason}")
                 target.server.stop()
         self.warm_up()
+        self.check_answers()
         self.check_ports_loopback()
 
     def gateway_target(self, name: str, workers: int, upstream: str, database_url: str, records: str) -> Target:
@@ -349,6 +433,66 @@ class Bench:
         for target in self.state.targets.values():
             if target.server is not None and target.available:
                 assert target.base.startswith("http://127.0.0.1:"), target.base
+                for proc in target.server.processes():
+                    with contextlib.suppress(Exception):
+                        for conn in proc.net_connections(kind="inet"):
+                            ip = conn.laddr.ip if conn.laddr else ""
+                            if conn.status == "LISTEN" and ip not in ("", "127.0.0.1", "::1"):
+                                self.state.warnings.append(f"{target.name} listens on {ip}:{conn.laddr.port}")
+
+    def check_answers(self) -> None:
+        """Once per target, the bodies must be the mock's: the chat answer, 1536 embedding floats, and a
+        stream of the 64 deltas, the finish chunk, the usage chunk and [DONE] (``meta.answer_check``). A
+        target whose chat answer is wrong is taken out (its figures would not be of the same work); other
+        differences are warnings."""
+        stream_body = orjson.dumps({"model": "openai/stream-fast", "messages": [{"role": "user", "content": "hi"}],
+                                    "stream": True, "stream_options": {"include_usage": True}})
+        for target in self.live():
+            assert target.server is not None
+            headers = {"Content-Type": "application/json", "Authorization": f"Bearer {target.key}", **target.headers}
+            problems: list[str] = []
+            fatal = False
+            try:
+                status, body = procs.http_call(target.server.port, "POST", "/v1/chat/completions", CHAT_BODY, headers)
+                content = orjson.loads(body)["choices"][0]["message"]["content"] if status == 200 else body[:200]
+                if (status, content) != (200, "Hello from the mock upstream."):
+                    problems.append(f"chat: {status} {content!r}")
+                    fatal = True
+            except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+                problems.append(f"chat: {type(exc).__name__}: {exc}")
+                fatal = True
+            try:
+                status, body = procs.http_call(target.server.port, "POST", "/v1/embeddings", EMBED_BODY, headers)
+                size = len(orjson.loads(body)["data"][0]["embedding"]) if status == 200 else 0
+                if status != 200 or size != 1536:
+                    problems.append(f"embeddings: {status}, {size} values {body[:120]!r}")
+            except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+                problems.append(f"embeddings: {type(exc).__name__}: {exc}")
+            try:
+                status, body = procs.http_call(target.server.port, "POST", "/v1/chat/completions", stream_body, headers)
+                events = [e.strip() for e in body.decode().split("\n\n") if e.strip().startswith("data:")]
+                payloads = [orjson.loads(e[5:]) for e in events if e != "data: [DONE]"]
+                deltas = "".join(c["delta"].get("content") or "" for p in payloads for c in p.get("choices") or [])
+                usage = any(p.get("usage") for p in payloads)
+                if status != 200 or deltas != "tok" + " tok" * 63 or not events or events[-1] != "data: [DONE]" \
+                        or not usage:
+                    problems.append(f"stream: {status}, {len(events)} events, {len(deltas)} content chars, "
+                                    f"usage chunk {usage} {body[:120]!r}")
+            except (OSError, ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError) as exc:
+                problems.append(f"stream: {type(exc).__name__}: {exc}")
+            self.state.meta.setdefault("answer_check", {})[target.name] = "ok" if not problems else "; ".join(problems)
+            if fatal:
+                # Not even the plain chat answer: the target does not do the work the others do.
+                target.reason = _one_line("wrong answers: " + "; ".join(problems))
+                log(f"{target.name}: not available: {target.reason}")
+                if target.kind != "direct":
+                    target.server.stop()
+            elif problems:
+                self.state.warnings.append(f"{target.name} answers differ from the mock's: {'; '.join(problems)}")
+                log(f"  answers     {target.name:<16} DIFFER: {'; '.join(problems)}")
+            else:
+                log(f"  answers     {target.name:<16} chat, embeddings (1536 floats) and stream (64 deltas, usage, "
+                    "[DONE]) are the mock's")
 
     def warm_up(self) -> None:
         """A few requests of every kind to every server: imports, pools and caches are warm before timing."""
@@ -357,7 +501,7 @@ class Bench:
                                     "stream": True, "stream_options": {"include_usage": True}})
         for target in self.live():
             assert target.server is not None
-            auth = {**headers, "Authorization": f"Bearer {target.key}"}
+            auth = {**headers, "Authorization": f"Bearer {target.key}", **target.headers}
             try:
                 for path, body, count in (("/v1/chat/completions", CHAT_BODY, 50), ("/v1/embeddings", EMBED_BODY, 10),
                                           ("/v1/chat/completions", stream_body, 5)):
@@ -370,7 +514,7 @@ class Bench:
                 log(f"{target.name}: not available: {target.reason}")
                 target.server.stop()
 
-    def live(self, kinds: tuple[str, ...] = ("direct", "gateway", "litellm")) -> list[Target]:
+    def live(self, kinds: tuple[str, ...] = ("direct", "gateway", "litellm", "portkey")) -> list[Target]:
         return [t for t in self.state.targets.values() if t.available and t.kind in kinds]
 
     def pick(self, *names: str) -> list[Target]:
@@ -385,7 +529,7 @@ class Bench:
             if not target.available:
                 self.state.notes.append(f"{target.name}: not available ({target.reason})")
         time.sleep(self.mode.settle)
-        for target in self.live(("gateway", "litellm")):
+        for target in self.live(("gateway", *PEERS)):
             assert target.server is not None
             self.state.memory[target.name] = {"idle": target.server.rss(), "after_rounds": []}
         self.idle_cpu()
@@ -398,7 +542,7 @@ class Bench:
                 log(f"round {number}/{self.mode.rounds}")
                 self.round()
                 time.sleep(self.mode.settle)
-                for target in self.live(("gateway", "litellm")):
+                for target in self.live(("gateway", *PEERS)):
                     assert target.server is not None
                     self.state.memory.setdefault(target.name, {"idle": None, "after_rounds": []})
                     self.state.memory[target.name]["after_rounds"].append(target.server.rss())
@@ -422,21 +566,22 @@ class Bench:
     def round(self) -> None:
         m = self.mode
         n = self.cores
-        c1_targets = ("direct", "gateway-1w", "litellm-1w")
+        c1_targets = ("direct", "gateway-1w", "litellm-1w", "portkey-1w")
         self.each("c1_chat", c1_targets, lambda t: self.vus(t, t.chat_url, CHAT_BODY, 1, m.c1_seconds).as_dict())
         self.each("c1_embed", c1_targets, lambda t: self.vus(t, t.embed_url, EMBED_BODY, 1, m.c1_seconds).as_dict())
         self.each("c1_ttft", c1_targets, lambda t: self.streams(t, "openai/stream-fast", 1, m.ttft_seconds))
-        tp_targets = ["direct", "gateway-1w", "litellm-1w"]
+        tp_targets = ["direct", "gateway-1w", "litellm-1w", "portkey-1w"]
         if n > 1:
             tp_targets += [f"gateway-{n}w", f"litellm-{n}w"]
         tp_targets.append(f"gateway-{n}w-pg")
         self.each("throughput", tuple(tp_targets), self.search)
-        self.each("lat50", ("direct", f"gateway-{n}w", f"litellm-{n}w"),
+        # Portkey has no workers: its one process runs beside the N-worker servers here.
+        self.each("lat50", ("direct", f"gateway-{n}w", f"litellm-{n}w", "portkey-1w"),
                   lambda t: self.vus(t, t.chat_url, LATENCY50_BODY, m.lat50_concurrency, m.lat50_seconds).as_dict())
         for level in m.stream_levels:
             names = ["direct", f"gateway-{n}w"]
             if level in m.litellm_stream_levels:
-                names.append(f"litellm-{n}w")
+                names += [f"litellm-{n}w", "portkey-1w"]
             self.each(f"streams_{level}", tuple(names),
                       lambda t, level=level: self.streams(t, "openai/stream", level, 0.0, m.stream_ramp))
         pg = self.pick(f"gateway-{n}w-pg")
@@ -510,12 +655,24 @@ class Bench:
             log(f"waiting for a quieter machine: other processes use {foreign:.2f} cores")
 
     def vus(self, target: Target, url: str, body: bytes, concurrency: int, seconds: float) -> LoadResult:
-        return loadtools.fixed_concurrency(url, body, target.key, concurrency, seconds, self.tmp / "k6")
+        return loadtools.fixed_concurrency(url, body, target.key, concurrency, seconds, self.tmp / "k6",
+                                           extra_headers=target.headers)
 
     def streams(self, target: Target, model: str, concurrency: int, seconds: float,
                 ramp: float = 0.0) -> dict[str, Any]:
-        return loadtools.streams(target.chat_url, target.key, model, concurrency, seconds, timeout_s=60.0,
-                                 stagger=ramp)
+        """One stream-client run; also the CPU the server under test (for direct: the mock) used meanwhile, per
+        SSE event the client received (``cpu_us_per_event``; it includes the server's idle housekeeping
+        over the run, which is next to nothing, see ``idle_cpu``)."""
+        server = target.server
+        cpu_before = server.cpu_seconds() if server is not None else 0.0
+        result = loadtools.streams(target.chat_url, target.key, model, concurrency, seconds, timeout_s=60.0,
+                                   stagger=ramp, extra_headers=target.headers)
+        if server is not None:
+            cpu = server.cpu_seconds() - cpu_before
+            result["server_cpu_s"] = round(cpu, 4)
+            events = result.get("events") or 0
+            result["cpu_us_per_event"] = round(cpu / events * 1e6, 2) if events else None
+        return result
 
     def search(self, target: Target) -> dict[str, Any]:
         """The highest fixed arrival rate (k6 constant-arrival-rate) with p99 < 50 ms and errors < 0.1 %:
@@ -529,7 +686,7 @@ class Bench:
         for _ in range(m.max_steps):
             def step(rate: int = rate) -> dict[str, Any]:
                 result = loadtools.fixed_rate(target.chat_url, CHAT_BODY, target.key, rate, m.step_seconds,
-                                              self.tmp / "k6")
+                                              self.tmp / "k6", extra_headers=target.headers)
                 passed = result.requests > 0 and result.p99 < P99_BOUND_MS and result.error_rate < ERROR_BOUND
                 return {**result.as_dict(), "pass": passed}
 
@@ -659,10 +816,11 @@ def _ms(value: float | None) -> str:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description="Gateway vs LiteLLM vs direct, on this machine.")
+    parser = argparse.ArgumentParser(description="Gateway vs LiteLLM vs Portkey vs direct, on this machine.")
     parser.add_argument("--quick", action="store_true", help="2 short rounds (~3 minutes)")
     parser.add_argument("--rounds", type=int, help="override the number of rounds")
     parser.add_argument("--no-litellm", action="store_true", help="do not install or run LiteLLM")
+    parser.add_argument("--no-portkey", action="store_true", help="do not install or run the Portkey gateway")
     parser.add_argument("--profile", action="store_true", help="also py-spy the 1-worker gateway under load")
     parser.add_argument("--mock-procs", type=int, default=1, help="mock upstream processes (SO_REUSEPORT)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.md/.json/.png go")
@@ -688,7 +846,8 @@ def main(argv: list[str] | None = None) -> int:
     state = bench.state
     state.meta.update({
         "cores": bench.cores, "python": platform.python_version(), "load_before": os.getloadavg(),
-        "gateway_commit": _git_commit(), "litellm_version": LITELLM_VERSION, "tools": loadtools.tool_versions(),
+        "gateway_commit": _git_commit(), "litellm_version": LITELLM_VERSION,
+        "portkey_version": PORTKEY_VERSION, "node": node_version(), "tools": loadtools.tool_versions(),
         "machine": f"{platform.system()} {platform.machine()}, {bench.cores} cores",
     })
     log(f"bench mode {mode.name}: {mode.rounds} round(s); results in {RESULTS}")

@@ -201,6 +201,11 @@ class Run:
                    "Accept: text/event-stream", f"Content-Length: {len(body)}"]
         if args.key:
             headers.append(f"Authorization: Bearer {args.key}")
+        for header in args.header:
+            name, sep, value = header.partition(":")
+            if not sep or not name.strip() or "\r" in header or "\n" in header:
+                raise SystemExit(f"streamclient: bad --header {header!r} (want 'Name: value')")
+            headers.append(f"{name.strip()}: {value.strip()}")
         self.request = ("\r\n".join(headers) + "\r\n\r\n").encode() + body
         self.args = args
         self.results: list[Response] = []
@@ -250,7 +255,7 @@ class Run:
     def summary(self, wall: float) -> dict[str, Any]:
         ttft: list[float] = []
         gaps: list[float] = []
-        ok = short = 0
+        ok = short = events_total = 0
         for response in self.results:
             if response.error:
                 self.errors[response.error] += 1
@@ -263,6 +268,7 @@ class Run:
                 continue
             ok += 1
             events = response.events
+            events_total += len(events)
             if len(events) < self.args.min_events:
                 short += 1
             if events:
@@ -275,7 +281,8 @@ class Run:
         return {
             "streams": len(self.results), "ok": ok, "failed": len(self.results) - ok,
             "errors": dict(self.errors), "short": short, "ttft_ms": pcts(ttft), "gap_ms": pcts(gaps),
-            "stalls": sum(1 for g in gaps if g > self.args.stall_ms), "gaps": len(gaps), "wall_s": wall,
+            "stalls": sum(1 for g in gaps if g > self.args.stall_ms), "gaps": len(gaps), "events": events_total,
+            "wall_s": wall,
             "concurrency": self.args.streams, "peak_open": self.peak_open(),
         }
 
@@ -297,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", required=True, help="the chat completions URL (loopback only)")
     parser.add_argument("--model", default="openai/stream")
     parser.add_argument("--key", default="")
+    parser.add_argument("--header", action="append", default=[], help="an extra request header, 'Name: value'")
     parser.add_argument("--streams", type=int, default=100, help="concurrent streams (connections)")
     parser.add_argument("--duration", type=float, default=3.0, help="start new streams for this many seconds")
     parser.add_argument("--timeout", type=float, default=60.0, help="grace after --duration for open streams")
