@@ -20,12 +20,12 @@ import orjson
 
 from gateway.callers.anthropic.errors import parse_anthropic_error, stream_error
 from gateway.callers.anthropic.response import usage_from_anthropic
-from gateway.callers.anthropic.stream import EventAccumulator
+from gateway.callers.anthropic.stream import MessagesDecoder
 from gateway.callers.anthropic.wire import COUNT_TOKENS_PATH, MESSAGES_PATH, AnthropicWire
 from gateway.callers.base import AIOptions, CallerContext
 from gateway.callers.http import iter_sse, malformed, open_stream, request_json, sse_frame
+from gateway.callers.streams import drain, truncated
 from gateway.core.native import NativeEnd, NativeEvent, NativeFrame, NativeReply, NativeRequest
-from gateway.errors import UpstreamError
 
 FORMAT = "anthropic-messages"
 """The wire format this caller relays (its key in ``ProviderSpec.natives``)."""
@@ -43,13 +43,6 @@ def native_headers(wire: AnthropicWire, request: NativeRequest) -> dict[str, str
     """The credential's headers, with the client's version and beta headers where it gave them."""
     passed = {k.lower(): v for k, v in request.headers.items() if k.lower() in PASSED_HEADERS}
     return {**wire.headers, **passed}
-
-
-def _parse(data: str, provider: str) -> Any:
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise malformed(provider, "a stream event is not JSON") from exc
 
 
 class AnthropicNativeCaller:
@@ -82,21 +75,22 @@ class AnthropicNativeCaller:
         wire = self._wire
         body = native_body(request, options)
         options.before(body)
-        accumulator = EventAccumulator(wire.provider)
+        decoder = MessagesDecoder(wire.provider)
         async with open_stream(
             self._ctx.http, "POST", wire.url(MESSAGES_PATH), provider=wire.provider, timeouts=self._ctx.timeouts,
             headers=native_headers(wire, request), json=body, parse_error=parse_anthropic_error,
         ) as response:
-            async for event in iter_sse(response, wire.provider):
-                for _ in accumulator.feed(event.event, _parse(event.data, wire.provider)):
+            events = iter_sse(response, wire.provider)
+            async for event in events:
+                for _ in decoder.feed(event):
                     pass
                 yield NativeFrame(sse_frame(event))
-                if accumulator.finished:
+                if decoder.ended:
+                    await drain(events)
                     break
-        if not accumulator.finished:
-            raise UpstreamError(f"{wire.provider}: the stream ended before 'message_stop'.",
-                                code="upstream_stream_truncated", provider=wire.provider)
-        result = accumulator.result()
+        if not decoder.complete:
+            raise truncated(wire.provider, "'message_stop'")
+        result = decoder.result()
         options.after({"usage": dataclasses.asdict(result.usage)})
         yield NativeEnd(result.usage, result.model, wire.provider)
 

@@ -14,7 +14,7 @@ block still open at ``message_stop`` is emitted there, once.)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +22,7 @@ import orjson
 
 from gateway.callers.anthropic.errors import stream_error
 from gateway.callers.anthropic.response import finish_reason, usage_from_anthropic
-from gateway.callers.http import malformed
+from gateway.callers.http import ServerSentEvent, malformed
 from gateway.core.messages import ToolCall
 from gateway.core.results import (
     ChatResult,
@@ -162,3 +162,37 @@ class EventAccumulator:
         )
         return ChatResult(choices=(choice,), usage=usage_from_anthropic(self._usage), model=self.model,
                           provider_request_id=self.id)
+
+
+def parse_event(data: str, provider: str) -> Any:
+    """One event's JSON; raises ``UpstreamError`` (malformed) if it is not JSON."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise malformed(provider, "a stream event is not JSON") from exc
+
+
+class MessagesDecoder:
+    """The ``StreamDecoder`` of a Messages stream (for ``relay_stream``): ``message_stop`` ends it,
+    and a stream is complete only with it."""
+
+    def __init__(self, provider: str) -> None:
+        self._provider = provider
+        self.accumulator = EventAccumulator(provider)
+
+    def feed(self, event: ServerSentEvent) -> Iterable[StreamEvent]:
+        return self.accumulator.feed(event.event, parse_event(event.data, self._provider))
+
+    @property
+    def ended(self) -> bool:
+        return self.accumulator.finished
+
+    @property
+    def complete(self) -> bool:
+        return self.accumulator.finished
+
+    def close(self) -> Iterable[StreamEvent]:
+        return ()
+
+    def result(self) -> ChatResult:
+        return self.accumulator.result()

@@ -12,12 +12,15 @@ first argument text), ``tool-call-delta`` (argument fragments), ``tool-call-end`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import orjson
+
 from gateway.callers.cohere.response import finish_reason, usage_from_cohere
 from gateway.callers.cohere.wire import obj
+from gateway.callers.http import ServerSentEvent, malformed
 from gateway.core.messages import ToolCall
 from gateway.core.results import (
     ChatResult,
@@ -148,3 +151,44 @@ class StreamAccumulator:
         choice = Choice(index=0, content=content, tool_calls=tuple(self._calls), finish_reason=reason,
                         reasoning="".join(self._reasoning) or None)
         return ChatResult(choices=(choice,), usage=self.usage, provider_request_id=self.id)
+
+
+def parse_event(data: str, provider: str) -> dict[str, Any]:
+    """One event's JSON object; raises ``UpstreamError`` (malformed) otherwise."""
+    try:
+        event = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise malformed(provider, "a stream event is not JSON") from exc
+    if not isinstance(event, dict):
+        raise malformed(provider, "a stream event is not an object")
+    return event
+
+
+class ChatDecoder:
+    """The ``StreamDecoder`` of a v2 Chat stream (for ``relay_stream``): ``message-end`` ends it (so
+    does a ``[DONE]``, which some proxies add), and a stream is complete only with ``message-end``."""
+
+    def __init__(self, provider: str) -> None:
+        self._provider = provider
+        self._done = False
+        self.accumulator = StreamAccumulator(provider)
+
+    def feed(self, event: ServerSentEvent) -> Iterable[StreamEvent]:
+        if event.data == "[DONE]":
+            self._done = True
+            return ()
+        return self.accumulator.feed(event.event, parse_event(event.data, self._provider))
+
+    @property
+    def ended(self) -> bool:
+        return self._done or self.accumulator.finished
+
+    @property
+    def complete(self) -> bool:
+        return self.accumulator.finished
+
+    def close(self) -> Iterable[StreamEvent]:
+        return ()
+
+    def result(self) -> ChatResult:
+        return self.accumulator.result()

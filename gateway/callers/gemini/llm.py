@@ -8,8 +8,7 @@ carries ``finishReason`` and the usage totals).
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -19,10 +18,10 @@ from gateway.callers.gemini.errors import GoogleErrorParser, google_errors, stre
 from gateway.callers.gemini.request import to_gemini_request
 from gateway.callers.gemini.response import ResponseAccumulator, from_gemini
 from gateway.callers.gemini.wire import GeminiEndpoint
-from gateway.callers.http import iter_sse, malformed, open_stream, request_json
+from gateway.callers.http import ServerSentEvent, malformed, open_stream, request_json
+from gateway.callers.streams import relay_stream
 from gateway.core.messages import Message
-from gateway.core.results import ChatResult, StreamEnd, StreamEvent
-from gateway.errors import UpstreamError
+from gateway.core.results import ChatResult, StreamEvent
 
 
 def _parse_chunk(data: str, provider: str) -> dict[str, Any]:
@@ -33,6 +32,34 @@ def _parse_chunk(data: str, provider: str) -> dict[str, Any]:
     if not isinstance(chunk, dict):
         raise malformed(provider, "a stream event is not an object")
     return chunk
+
+
+class GenerateDecoder:
+    """The ``StreamDecoder`` of ``streamGenerateContent?alt=sse`` (for ``relay_stream``): there is no
+    end marker, so the body is read to its end; complete once every candidate has finished."""
+
+    ended = False
+
+    def __init__(self, provider: str, parser: GoogleErrorParser) -> None:
+        self._provider = provider
+        self._parser = parser
+        self.accumulator = ResponseAccumulator(provider)
+
+    def feed(self, event: ServerSentEvent) -> Iterable[StreamEvent]:
+        chunk = _parse_chunk(event.data, self._provider)
+        if "error" in chunk and not chunk.get("candidates"):
+            raise stream_error(chunk, self._parser, self._provider)
+        return self.accumulator.feed(chunk)
+
+    @property
+    def complete(self) -> bool:
+        return self.accumulator.finished
+
+    def close(self) -> Iterable[StreamEvent]:
+        return ()
+
+    def result(self) -> ChatResult:
+        return self.accumulator.result()
 
 
 class GeminiLargeLanguageCaller:
@@ -61,7 +88,6 @@ class GeminiLargeLanguageCaller:
         provider = endpoint.provider
         body = to_gemini_request(messages, options, endpoint.quirks)
         options.before(body)
-        accumulator = ResponseAccumulator(provider)
         parser = GoogleErrorParser()
         headers = await endpoint.headers()
         with google_errors(parser):
@@ -70,15 +96,6 @@ class GeminiLargeLanguageCaller:
                 provider=provider, timeouts=self._ctx.timeouts, headers=headers, params={"alt": "sse"}, json=body,
                 parse_error=parser,
             ) as response:
-                async for event in iter_sse(response, provider):
-                    chunk = _parse_chunk(event.data, provider)
-                    if "error" in chunk and not chunk.get("candidates"):
-                        raise stream_error(chunk, parser, provider)
-                    for item in accumulator.feed(chunk):
-                        yield item
-        if not accumulator.finished:
-            raise UpstreamError(f"{provider}: the stream ended before the completion finished.",
-                                code="upstream_stream_truncated", provider=provider)
-        result = accumulator.result()
-        options.after(dataclasses.asdict(result))
-        yield StreamEnd(result)
+                async for item in relay_stream(response, GenerateDecoder(provider, parser), options,
+                                               provider=provider):
+                    yield item

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
-import httpx
 import orjson
 
 from gateway.callers.base import CallerContext, ChatCompletionOptions
-from gateway.callers.http import malformed, open_stream, request_json, transport_error
+from gateway.callers.http import malformed, open_stream, request_json
 from gateway.callers.minimax.request import to_minimax_chat
 from gateway.callers.minimax.response import from_minimax_chat
 from gateway.callers.minimax.stream import MiniMaxStreamAccumulator
 from gateway.callers.minimax.wire import MiniMaxWire, error_in_body, parse_minimax_error
-from gateway.callers.openai.stream import relay_chunks
+from gateway.callers.openai.stream import ChunkDecoder
+from gateway.callers.streams import relay_stream
 from gateway.core.messages import Message
 from gateway.core.results import ChatResult, StreamEvent
 from gateway.errors import GatewayError
@@ -30,15 +30,13 @@ def _object(data: str | bytes, provider: str, what: str) -> dict[str, Any]:
     return parsed
 
 
-async def _json_instead_of_events(response: httpx.Response, provider: str) -> GatewayError:
+def _json_instead_of_events(provider: str) -> Callable[[bytes], GatewayError]:
     """MiniMax may answer a stream request with a plain JSON error body (2xx,
     ``base_resp``) instead of events: the error it stands for."""
-    try:
-        body = await response.aread()
-    except httpx.HTTPError as exc:
-        raise transport_error(exc, provider) from exc
-    error = error_in_body(_object(body, provider, "the answer"))
-    return error or malformed(provider, "a JSON answer instead of an event stream")
+    def error(body: bytes) -> GatewayError:
+        found = error_in_body(_object(body, provider, "the answer"))
+        return found or malformed(provider, "a JSON answer instead of an event stream")
+    return error
 
 
 class MiniMaxLargeLanguageCaller:
@@ -69,7 +67,7 @@ class MiniMaxLargeLanguageCaller:
             self._ctx.http, "POST", wire.url("chat/completions"), provider=wire.provider,
             timeouts=self._ctx.timeouts, headers=wire.headers, json=body, parse_error=parse_minimax_error,
         ) as response:
-            if response.headers.get("content-type", "").startswith("application/json"):
-                raise await _json_instead_of_events(response, wire.provider)
-            async for item in relay_chunks(response, wire.provider, MiniMaxStreamAccumulator(), options):
+            decoder = ChunkDecoder(MiniMaxStreamAccumulator(), wire.provider)
+            async for item in relay_stream(response, decoder, options, provider=wire.provider,
+                                           json_body=_json_instead_of_events(wire.provider)):
                 yield item

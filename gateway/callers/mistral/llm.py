@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from functools import partial
 
 from gateway.callers.base import CallerContext, ChatCompletionOptions
 from gateway.callers.http import open_stream, request_json
@@ -10,9 +11,12 @@ from gateway.callers.mistral.request import to_mistral_chat
 from gateway.callers.mistral.response import from_mistral_chat
 from gateway.callers.mistral.stream import MistralStreamAccumulator
 from gateway.callers.mistral.wire import MistralWire, error_in_body, is_error_body, parse_mistral_error
-from gateway.callers.openai.stream import relay_chunks
+from gateway.callers.openai.stream import check_chunk, relay_chunks
 from gateway.core.messages import Message
 from gateway.core.results import ChatResult, StreamEvent
+
+_check = partial(check_chunk, content=(str, list), arguments=(str, dict, list))
+"""Mistral may send ``delta.content`` as a list of chunks and arguments as an object."""
 
 
 class MistralLargeLanguageCaller:
@@ -46,5 +50,6 @@ class MistralLargeLanguageCaller:
             timeouts=self._ctx.timeouts, headers=wire.headers, json=body, parse_error=parse_mistral_error,
         ) as response:
             async for item in relay_chunks(response, wire.provider, MistralStreamAccumulator(wire.provider), options,
-                                           lambda chunk: error_in_body(chunk) if is_error_body(chunk) else None):
+                                           lambda chunk: error_in_body(chunk) if is_error_body(chunk) else None,
+                                           _check):
                 yield item

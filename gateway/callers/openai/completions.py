@@ -17,8 +17,9 @@ from gateway.callers.http import malformed, open_stream, request_json
 from gateway.callers.openai.llm import stream_error
 from gateway.callers.openai.request import FIELDS
 from gateway.callers.openai.response import finish_reason, usage_from_openai
-from gateway.callers.openai.stream import SHAPE_ERRORS, relay_chunks
+from gateway.callers.openai.stream import relay_chunks
 from gateway.callers.openai.wire import OpenAIWire
+from gateway.callers.shapes import ShapeError, fields, objects
 from gateway.core import params as p
 from gateway.core.json import JSONValue
 from gateway.core.results import ChatResult, Choice, FinishReason, StreamEvent, TextDelta, Usage
@@ -54,9 +55,12 @@ def from_openai_completion(body: Any, provider: str) -> ChatResult:
     if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
         raise malformed(provider, "no 'choices' in the completion")
     try:
-        choices = tuple(_choice(raw, i) for i, raw in enumerate(body["choices"]))
-    except SHAPE_ERRORS as exc:
+        fields(body, "completion", id=(str,), model=(str,), system_fingerprint=(str,))
+        for position, raw in enumerate(objects(body["choices"], "completion.choices")):
+            fields(raw, f"completion.choices[{position}]", index=(int,), finish_reason=(str,))
+    except ShapeError as exc:
         raise malformed(provider, "the completion has an unexpected shape") from exc
+    choices = tuple(_choice(raw, i) for i, raw in enumerate(body["choices"]))
     return ChatResult(choices=choices, usage=usage_from_openai(body.get("usage")), model=body.get("model"),
                       provider_request_id=body.get("id"), system_fingerprint=body.get("system_fingerprint"))
 

@@ -10,14 +10,13 @@ import orjson
 from gateway.callers.base import CallerContext, ChatCompletionOptions
 from gateway.callers.http import (
     ErrorParser,
-    malformed,
     open_stream,
     parse_common_error,
     request_json,
 )
 from gateway.callers.openai.request import to_openai_chat
 from gateway.callers.openai.response import ChunkAccumulator, from_openai_chat
-from gateway.callers.openai.stream import SHAPE_ERRORS, relay_chunks
+from gateway.callers.openai.stream import relay_chunks
 from gateway.callers.openai.wire import OpenAIWire
 from gateway.core.messages import Message
 from gateway.core.results import ChatResult, StreamEvent
@@ -48,10 +47,7 @@ class OpenAILargeLanguageCaller:
         options.after(data)
         if isinstance(data, dict) and "error" in data and "choices" not in data:
             raise stream_error(data, wire.provider)
-        try:
-            return from_openai_chat(data, wire.provider)
-        except SHAPE_ERRORS as exc:
-            raise malformed(wire.provider, "the completion has an unexpected shape") from exc
+        return from_openai_chat(data, wire.provider)
 
     async def stream_chat_completion(
         self, messages: Sequence[Message], options: ChatCompletionOptions

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from gateway.callers.http import malformed
+from gateway.callers.shapes import ShapeError, check, fields, objects
 from gateway.core.json import JSONValue
 from gateway.core.messages import ToolCall
 from gateway.core.results import (
@@ -73,9 +74,36 @@ def _tool_calls(raw: Any) -> tuple[ToolCall, ...]:
     return tuple(calls)
 
 
+_STR = (str,)
+
+
+def check_completion(body: dict[str, Any]) -> None:
+    """Check the fields of a ``chat.completion`` object that ``from_openai_chat`` relies on;
+    raises ``ShapeError``."""
+    fields(body, "completion", id=_STR, model=_STR, system_fingerprint=_STR, service_tier=_STR)
+    for position, choice in enumerate(objects(body.get("choices"), "completion.choices")):
+        where = f"completion.choices[{position}]"
+        fields(choice, where, index=(int,), finish_reason=_STR, message=(dict,))
+        message = choice.get("message")
+        if message is None:
+            continue
+        where += ".message"
+        fields(message, where, content=_STR, refusal=_STR, reasoning_content=_STR, reasoning=_STR)
+        for number, call in enumerate(objects(message.get("tool_calls"), where + ".tool_calls")):
+            at = f"{where}.tool_calls[{number}]"
+            check(call.get("function"), (dict,), at + ".function")
+            fields(call.get("function") or {}, at + ".function", name=_STR, arguments=_STR)
+
+
 def from_openai_chat(body: Any, provider: str) -> ChatResult:
+    """A whole ``chat.completion`` object as a neutral result; raises ``UpstreamError`` (malformed)
+    when it fails its typed check (``check_completion``)."""
     if not isinstance(body, dict) or not isinstance(body.get("choices"), list):
         raise malformed(provider, "no 'choices' in the completion")
+    try:
+        check_completion(body)
+    except ShapeError as exc:
+        raise malformed(provider, "the completion has an unexpected shape") from exc
     choices: list[Choice] = []
     for raw in body["choices"]:
         message = raw.get("message") or {}

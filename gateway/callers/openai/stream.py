@@ -1,15 +1,13 @@
-"""Relaying an OpenAI-format SSE stream (``data: {chunk}`` ... ``data: [DONE]``) as neutral events.
+"""Decoding an OpenAI-format SSE stream (``data: {chunk}`` ... ``data: [DONE]``) for ``relay_stream``.
 
-Shared by every caller whose provider streams chat-completion chunks (OpenAI and
-the servers that copy its format); each brings its own chunk accumulator for its
-quirks.
+Shared by every caller whose provider streams chat-completion chunks (OpenAI and the servers
+that copy its format); each brings its own chunk accumulator for its quirks. ``ChunkDecoder``
+parses each event, checks the fields the accumulators rely on (``check_chunk``: a chunk of the
+wrong shape is a 502, a bug in an accumulator is not), and ends the stream at ``[DONE]``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any, Protocol
 
@@ -17,14 +15,16 @@ import httpx
 import orjson
 
 from gateway.callers.base import AIOptions
-from gateway.callers.http import iter_sse, malformed, transport_error
-from gateway.core.results import ChatResult, StreamEnd, StreamEvent
-from gateway.errors import GatewayError, UpstreamError
+from gateway.callers.http import ServerSentEvent, malformed
+from gateway.callers.shapes import check, fields, objects
+from gateway.callers.streams import relay_stream
+from gateway.core.results import ChatResult, StreamEvent
+from gateway.errors import GatewayError
 
 
 class StreamAccumulator(Protocol):
     def feed(self, chunk: dict[str, Any]) -> Iterable[StreamEvent]:
-        """The events one parsed chunk produces."""
+        """The events one parsed (and checked) chunk produces."""
         ...
 
     def close(self) -> Iterable[StreamEvent]:
@@ -50,77 +50,102 @@ def parse_chunk(data: str | bytes, provider: str) -> dict[str, Any]:
     return chunk
 
 
-SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError)
-"""What parsers raise on JSON of the wrong shape (a list where an object belongs, say)."""
+_STR = (str,)
+_INT = (int,)
+_OBJ = (dict,)
 
 
-async def _drain(events: AsyncIterator[object]) -> None:
-    """Read what follows ``[DONE]`` (normally just the end of the body) so the connection goes
-    back to the pool instead of being dropped; a server that keeps the body open gets 0.2 s."""
-    with contextlib.suppress(Exception):
-        async with asyncio.timeout(0.2):
-            async for _ in events:
-                pass
+def check_chunk(chunk: dict[str, Any], *, content: tuple[type, ...] = _STR,
+                arguments: tuple[type, ...] = _STR) -> None:
+    """Check the fields of a ``chat.completion.chunk`` (or ``text_completion`` chunk) that the
+    accumulators rely on; raises ``ShapeError``. ``content`` and ``arguments``: the types a
+    dialect allows for ``delta.content`` and a tool call's ``function.arguments``."""
+    fields(chunk, "chunk", id=_STR, model=_STR, system_fingerprint=_STR, service_tier=_STR)
+    for position, choice in enumerate(objects(chunk.get("choices"), "chunk.choices")):
+        where = f"chunk.choices[{position}]"
+        fields(choice, where, index=_INT, finish_reason=_STR, delta=_OBJ)
+        delta = choice.get("delta")
+        if delta is None:
+            continue
+        where += ".delta"
+        fields(delta, where, content=content, reasoning_content=_STR, reasoning=_STR, refusal=_STR)
+        for number, fragment in enumerate(objects(delta.get("tool_calls"), where + ".tool_calls")):
+            at = f"{where}.tool_calls[{number}]"
+            fields(fragment, at, index=_INT, id=_STR, function=_OBJ)
+            function = fragment.get("function")
+            if function is not None:
+                fields(function, at + ".function", name=_STR)
+                check(function.get("arguments"), arguments, at + ".function.arguments")
 
 
 def _no_error(_: dict[str, Any]) -> GatewayError | None:
     return None
 
 
-async def _json_instead_of_stream(response: httpx.Response, provider: str,
-                                  error_of: Callable[[dict[str, Any]], GatewayError | None]) -> GatewayError:
-    """The error for a 2xx JSON answer to a stream request: the error object it carries
+class ChunkDecoder:
+    """A ``StreamDecoder`` for OpenAI-format chunks around a chunk ``StreamAccumulator``.
+
+    ``error_of`` turns an error chunk into the error to raise; ``check`` is the dialect's typed
+    check of a chunk. The stream ends at ``[DONE]``; without it, it is complete only when every
+    choice finished.
+    """
+
+    def __init__(self, accumulator: StreamAccumulator, provider: str,
+                 error_of: Callable[[dict[str, Any]], GatewayError | None] = _no_error,
+                 check: Callable[[dict[str, Any]], None] = check_chunk) -> None:
+        self._accumulator = accumulator
+        self._provider = provider
+        self._error_of = error_of
+        self._check = check
+        self.ended = False
+
+    def feed(self, event: ServerSentEvent) -> Iterable[StreamEvent]:
+        if event.data == "[DONE]":
+            self.ended = True
+            return ()
+        chunk = parse_chunk(event.data, self._provider)
+        error = self._error_of(chunk)
+        if error is not None:
+            raise error
+        self._check(chunk)
+        return self._accumulator.feed(chunk)
+
+    @property
+    def complete(self) -> bool:
+        return self.ended or self._accumulator.finished
+
+    def close(self) -> Iterable[StreamEvent]:
+        return self._accumulator.close()
+
+    def result(self) -> ChatResult:
+        return self._accumulator.result()
+
+
+def json_instead_of_stream(provider: str, error_of: Callable[[dict[str, Any]], GatewayError | None] = _no_error
+                           ) -> Callable[[bytes], GatewayError]:
+    """For ``relay_stream(json_body=...)``: the error a 2xx JSON answer to a stream request carries
     (some OpenAI-compatible servers answer so), or a malformed-response error."""
-    try:
-        body = orjson.loads(await response.aread())
-    except httpx.HTTPError as exc:
-        return transport_error(exc, provider)
-    except orjson.JSONDecodeError:
-        body = None
-    error = error_of(body) if isinstance(body, dict) else None
-    return error or malformed(provider, "a JSON body instead of an event stream")
+    def error(raw: bytes) -> GatewayError:
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            body = None
+        found = error_of(body) if isinstance(body, dict) else None
+        return found or malformed(provider, "a JSON body instead of an event stream")
+    return error
 
 
-async def relay_chunks(
+def relay_chunks(
     response: httpx.Response,
     provider: str,
     accumulator: StreamAccumulator,
     options: AIOptions,
     error_of: Callable[[dict[str, Any]], GatewayError | None] = _no_error,
+    check: Callable[[dict[str, Any]], None] = check_chunk,
 ) -> AsyncIterator[StreamEvent]:
-    """Events as the chunks arrive, then pending tool calls, then one ``StreamEnd``.
-
-    ``error_of`` turns an error chunk into the error to raise. A stream that ends
-    without ``[DONE]`` while a choice is unfinished raises ``UpstreamError``
-    (``upstream_stream_truncated``); so do a JSON body instead of a stream and a
-    chunk of the wrong shape (``upstream_malformed_response``). The post-hook gets
-    the accumulated result.
-    """
-    if response.headers.get("content-type", "").startswith("application/json"):
-        raise await _json_instead_of_stream(response, provider, error_of)
-    done = False
-    events = iter_sse(response, provider)
-    async for event in events:
-        if event.data == "[DONE]":
-            done = True
-            await _drain(events)
-            break
-        chunk = parse_chunk(event.data, provider)
-        error = error_of(chunk)
-        if error is not None:
-            raise error
-        try:
-            items = list(accumulator.feed(chunk))
-        except SHAPE_ERRORS as exc:
-            raise malformed(provider, "a stream event has an unexpected shape") from exc
-        for item in items:
-            yield item
-    if not done and not accumulator.finished:
-        raise UpstreamError(f"{provider}: the stream ended before the completion finished.",
-                            code="upstream_stream_truncated", provider=provider)
-    for item in accumulator.close():
-        yield item
-    result = accumulator.result()
-    if options.post_hook is not None:
-        options.after(dataclasses.asdict(result))
-    yield StreamEnd(result)
+    """``relay_stream`` over OpenAI-format chunks: events as the chunks arrive, then pending tool
+    calls, then one ``StreamEnd``. A stream that ends without ``[DONE]`` while a choice is
+    unfinished raises ``upstream_stream_truncated``; a JSON body instead of a stream and a chunk
+    of the wrong shape raise ``upstream_malformed_response``."""
+    return relay_stream(response, ChunkDecoder(accumulator, provider, error_of, check), options,
+                        provider=provider, json_body=json_instead_of_stream(provider, error_of))

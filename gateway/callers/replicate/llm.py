@@ -19,11 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 from gateway.callers.base import CallerContext, ChatCompletionOptions, Timeouts
-from gateway.callers.http import iter_sse, open_stream, request_json
+from gateway.callers.http import ServerSentEvent, open_stream, request_json
 from gateway.callers.paths import segment
 from gateway.callers.replicate.request import prediction_body
 from gateway.callers.replicate.response import (
@@ -38,12 +38,45 @@ from gateway.callers.replicate.response import (
     usage_from_metrics,
 )
 from gateway.callers.replicate.wire import NAME, ReplicateWire, parse_model, parse_replicate_error, replicate_wire
+from gateway.callers.streams import relay_stream
 from gateway.core.messages import Message
-from gateway.core.results import ChatResult, StreamEnd, StreamEvent, TextDelta, Usage
+from gateway.core.results import ChatResult, StreamEvent, TextDelta, Usage
 from gateway.errors import GatewayError, UpstreamError, UpstreamTimeoutError
 
 SIDE_CALL_SECONDS = 10.0
 """Budget of the calls around a prediction (metrics read after a stream, cancel)."""
+
+
+class PredictionDecoder:
+    """The ``StreamDecoder`` of a prediction's stream (for ``relay_stream``): ``output`` events carry
+    text, ``error`` raises, ``done`` ends it (and is needed for it to be complete)."""
+
+    def __init__(self, prediction: dict[str, Any]) -> None:
+        self._prediction = prediction
+        self._texts: list[str] = []
+        self.ended = False
+
+    def feed(self, event: ServerSentEvent) -> Iterable[StreamEvent]:
+        if event.event == "output" and event.data:
+            self._texts.append(event.data)
+            return (TextDelta(event.data),)
+        if event.event == "error":
+            raise stream_error(event.data)
+        if event.event == "done":
+            check_done(event.data)
+            self.ended = True
+        return ()
+
+    @property
+    def complete(self) -> bool:
+        return self.ended
+
+    def close(self) -> Iterable[StreamEvent]:
+        return ()
+
+    def result(self) -> ChatResult:
+        """The text; the usage is read after the stream (``_final_usage``)."""
+        return chat_result(self._prediction, "".join(self._texts), Usage())
 
 
 class ReplicateLargeLanguageCaller:
@@ -109,31 +142,17 @@ class ReplicateLargeLanguageCaller:
         if stream_url is None:
             raise UpstreamError(f"{NAME}: model '{options.model}' does not support streaming.",
                                 code="streaming_unsupported", provider=NAME)
-        texts: list[str] = []
-        async for text in self._events(stream_url):
-            texts.append(text)
-            yield TextDelta(text)
-        result = chat_result(prediction, "".join(texts), await self._final_usage(prediction))
-        options.after(dataclasses.asdict(result))
-        yield StreamEnd(result)
 
-    async def _events(self, url: str) -> AsyncIterator[str]:
-        """The text of each ``output`` event until ``done``; raises on ``error`` or truncation."""
+        async def with_usage(result: ChatResult) -> ChatResult:
+            return dataclasses.replace(result, usage=await self._final_usage(prediction))
+
         async with open_stream(
-            self._ctx.http, "GET", url, provider=NAME, timeouts=self._ctx.timeouts,
+            self._ctx.http, "GET", stream_url, provider=NAME, timeouts=self._ctx.timeouts,
             headers={**self._wire.headers, "cache-control": "no-store"}, parse_error=parse_replicate_error,
         ) as response:
-            async for event in iter_sse(response, NAME):
-                if event.event == "output":
-                    if event.data:
-                        yield event.data
-                elif event.event == "error":
-                    raise stream_error(event.data)
-                elif event.event == "done":
-                    check_done(event.data)
-                    return
-        raise UpstreamError(f"{NAME}: the stream ended before the prediction finished.",
-                            code="upstream_stream_truncated", provider=NAME)
+            async for item in relay_stream(response, PredictionDecoder(prediction), options, provider=NAME,
+                                           awaiting="the prediction finished", finish=with_usage):
+                yield item
 
     async def _final_usage(self, prediction: dict[str, Any]) -> Usage:
         """Token counts of a streamed prediction: one extra GET; unknown if it fails."""
