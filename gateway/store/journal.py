@@ -120,7 +120,11 @@ class Journal:
 
     def append(self, record_id: object, rows: Rows) -> bool:
         """Journal a finished record until ``settle``; True when written."""
-        line = RECORD + b" " + encode(rows) + b"\n"
+        return self.append_encoded(record_id, encode(rows))
+
+    def append_encoded(self, record_id: object, payload: bytes) -> bool:
+        """``append`` for rows already ``encode``d (``payload``)."""
+        line = RECORD + b" " + payload + b"\n"
         with self._lock:
             segment = self._write(line)
             if segment is None:

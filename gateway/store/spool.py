@@ -108,12 +108,16 @@ class Spool:
 
     def append(self, batch: Sequence[Mapping[Table, Sequence[Mapping[str, Any]]]]) -> Path:
         """Write ``batch`` (one item per record) durably as a new spool file."""
+        return self.append_lines([encode(rows) for rows in batch])
+
+    def append_lines(self, lines: Sequence[bytes]) -> Path:
+        """Write ``lines`` (each one record's rows, ``encode``d) durably as a new spool file."""
         private_directory(self.directory)
         name = f"records-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{os.getpid()}-{_TOKEN}-{next(_counter):08d}{SUFFIX}"
         final = self.directory / name
         temporary = final.with_name("." + name + ".tmp")
         with os.fdopen(create_private(temporary), "wb") as handle:
-            handle.write(b"".join(encode(rows) + b"\n" for rows in batch))
+            handle.write(b"".join(line + b"\n" for line in lines))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, final)

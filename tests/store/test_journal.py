@@ -177,6 +177,9 @@ async def test_journal_and_spool_files_are_private(engine: Engine, tmp_path: Pat
     await writer.start()
     for n in range(5):
         writer.submit(make_record(n))
+    deadline = time.monotonic() + 5
+    while not Spool(tmp_path / "spool").files() and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)  # the full buffer is spooled by the spill thread
     journal_files, spool_files = segments(tmp_path / "journal"), Spool(tmp_path / "spool").files()
     assert journal_files and spool_files
     for path in journal_files + spool_files:
