@@ -52,12 +52,24 @@ class SSEResponse(EventSourceResponse):
                          ping_message_factory=_ping_event)
         self.frames = frames
         self._close = close
+        self._ping_every = ping
+        self._data_sent_at: float | None = None
 
     async def _send_with_timeout(self, send: Send, message: Message) -> None:
         """Each frame and ping straight to ``send``: sse-starlette wraps every send in a cancel scope for
         its ``send_timeout``, which the gateway does not set (it cost more CPU than the rest of the
         relay; see ``bench/sse_cost.py``). As before, a client that stops reading holds the send
-        (the server's flow control)."""
+        (the server's flow control).
+
+        A ping goes out only when no event went out for a whole ping interval: a stream that is
+        flowing needs no keep-alive, and so no ping can follow the stream's last event (the ping
+        task may wake between the last frame and the response's end)."""
+        loop_time = asyncio.get_running_loop().time()
+        if message.get("body") == PING:
+            if self._data_sent_at is not None and loop_time - self._data_sent_at < self._ping_every:
+                return
+        elif message.get("body"):
+            self._data_sent_at = loop_time
         await send(message)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

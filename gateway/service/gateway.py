@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 
@@ -120,6 +120,7 @@ class GatewayService:
         self._ids = Snowflake.for_process(self._options.node_id)
         self._cooldowns = Cooldowns(self._options.cooldown_failures, self._options.cooldown_seconds)
         self._secrets = known_secrets(router, *self._options.secrets) if self._options.capture_bodies else []
+        self._bound: dict[tuple[object, ...], object] = {}
 
     def _tracker(self, info: CallInfo, model: str | None, stream: bool = False) -> Tracker:
         info.timing.model = model
@@ -136,6 +137,18 @@ class GatewayService:
 
     def _context(self, route: Route) -> CallerContext:
         return CallerContext(route.provider, self._http, route.credential, route.timeouts)
+
+    def _bind(self, route: Route, kind: str, factory: Callable[[CallerContext], T]) -> T:
+        """The ``kind`` caller of the route's deployment (provider, credential, timeouts), built by
+        ``factory`` on first use and kept for the service's life: its wire, parsed credential and
+        token caches are made once, not per attempt. Callers keep no per-request state. A factory
+        that raises (a credential it cannot use) caches nothing, so the next request asks again."""
+        key = (kind, route.provider, route.credential, route.timeouts)
+        if key in self._bound:
+            return cast(T, self._bound[key])
+        caller = factory(self._context(route))
+        self._bound[key] = caller
+        return caller
 
     def _request(self, tracker: Tracker) -> RequestContext:
         metadata = {k: str(v) for k, v in tracker.info.metadata.items()}
@@ -254,7 +267,7 @@ class GatewayService:
         params = self._parameters(route, call.parameters, spec.chat_parameters, tracker, call.extra)
         options = ChatCompletionOptions(self._request(tracker), params, tool_definitions=call.tools,
                                         extra_body=self._extra_body(route, call), **self._hooks(tracker, route))
-        return factory(self._context(route)), options
+        return self._bind(route, "llm", factory), options
 
     async def chat(self, call: ChatCall, model: str, info: CallInfo) -> ChatResult:
         """A whole completion; the record is written whatever happens."""
@@ -287,7 +300,7 @@ class GatewayService:
             tracker.note({"alias": route.alias})
         params = ModelParameters(route.parameters).merged({p.NAME: route.upstream_model})
         options = TextCompletionOptions(self._request(tracker), params, **self._hooks(tracker, route))
-        return factory(self._context(route)), options
+        return self._bind(route, "text_completion", factory), options
 
     async def complete(self, call: TextCall, model: str, info: CallInfo) -> ChatResult:
         """A whole legacy completion: native where the provider has the call, else through chat
@@ -387,7 +400,7 @@ class GatewayService:
         """The relay, its options and the request as it goes to the route's provider, when that
         provider relays ``request.format`` for this deployment; else ``None`` (translate)."""
         factory = route.spec.natives.get(request.format)
-        caller = factory(self._context(route)) if factory is not None else None
+        caller = self._bind(route, f"native:{request.format}", factory) if factory is not None else None
         if caller is None:
             return None
         if route.alias:
@@ -453,7 +466,8 @@ class GatewayService:
                 return estimate.chat(call, 0).input
             options = ChatCompletionOptions(self._request(tracker), ModelParameters({p.NAME: route.upstream_model}),
                                             tool_definitions=call.tools, **self._hooks(tracker, route))
-            return await route.spec.token_counter(self._context(route)).count_tokens(call.messages, options)
+            counter = self._bind(route, "token_counter", route.spec.token_counter)
+            return await counter.count_tokens(call.messages, options)
 
         tokens = await self._tracked(tracker, self._attempts(tracker, model, op))
         tracker.note({"input_tokens_counted": tokens})
@@ -470,7 +484,7 @@ class GatewayService:
             if route.provider != provider or factory is None:
                 continue
             _require_credentials(route)
-            caller = factory(self._context(route))
+            caller = self._bind(route, f"native:{format}", factory)
             if isinstance(caller, NativeResources):
                 options = AIOptions(RequestContext(info.request_id), ModelParameters({p.NAME: route.upstream_model}))
                 return await caller.resource(method, path, params, options)
@@ -490,7 +504,7 @@ class GatewayService:
             params = self._parameters(route, parameters, route.spec.embedding_parameters, tracker)
             options = EmbeddingOptions(self._request(tracker), params, token_input=tokens,
                                        **self._hooks(tracker, route))
-            return await factory(self._context(route)).get_embedding(inputs, options)
+            return await self._bind(route, "embedding", factory).get_embedding(inputs, options)
 
         result = await self._tracked(tracker, self._attempts(tracker, model, op))
         tracker.succeed(result.usage, result.model)
@@ -504,7 +518,7 @@ class GatewayService:
             factory = _factory(route.spec, "reranking", route.spec.reranking)
             params = self._parameters(route, parameters, route.spec.rerank_parameters, tracker)
             options = RerankerOptions(self._request(tracker), params, **self._hooks(tracker, route))
-            return await factory(self._context(route)).get_reranking(query, documents, options)
+            return await self._bind(route, "reranking", factory).get_reranking(query, documents, options)
 
         result = await self._tracked(tracker, self._attempts(tracker, model, op))
         tracker.succeed(result.usage, result.model)

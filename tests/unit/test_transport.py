@@ -124,9 +124,8 @@ async def test_waiters_are_served_in_turn_on_the_one_connection() -> None:
         await asyncio.sleep(0.02)
         return await answer_ok(number, writer)
 
-    async with raw_server(paced) as server:
-        async with client(GatewayTransport(httpx.Limits(max_connections=1))) as http:
-            responses = await asyncio.gather(*(http.get(server.url) for _ in range(6)))
+    async with raw_server(paced) as server, client(GatewayTransport(httpx.Limits(max_connections=1))) as http:
+        responses = await asyncio.gather(*(http.get(server.url) for _ in range(6)))
     assert [r.text for r in responses] == ["ok"] * 6
     assert (server.connections, server.requests, server.most_open) == (1, 6, 1)
 
@@ -136,11 +135,10 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced() -> None:
         await answer_ok(number, writer)
         return False
 
-    async with raw_server(then_close) as server:
-        async with client(GatewayTransport(httpx.Limits())) as http:
-            assert (await http.get(server.url)).text == "ok"
-            await asyncio.sleep(0.1)
-            assert (await http.post(server.url, content=b"{}")).text == "ok"
+    async with raw_server(then_close) as server, client(GatewayTransport(httpx.Limits())) as http:
+        assert (await http.get(server.url)).text == "ok"
+        await asyncio.sleep(0.1)
+        assert (await http.post(server.url, content=b"{}")).text == "ok"
     assert (server.connections, server.requests) == (2, 2)
 
 
@@ -151,14 +149,13 @@ async def test_a_reused_connection_that_drops_a_request_resends_only_what_is_saf
             return await answer_ok(number, writer)
         return False
 
-    async with raw_server(drop_the_second) as server:
-        async with client(GatewayTransport(httpx.Limits())) as http:
-            assert (await http.get(server.url)).text == "ok"
-            if resent:
-                assert (await http.request(method, server.url)).text == "ok"
-            else:
-                with pytest.raises(httpx.RemoteProtocolError):
-                    await http.request(method, server.url, content=b"{}")
+    async with raw_server(drop_the_second) as server, client(GatewayTransport(httpx.Limits())) as http:
+        assert (await http.get(server.url)).text == "ok"
+        if resent:
+            assert (await http.request(method, server.url)).text == "ok"
+        else:
+            with pytest.raises(httpx.RemoteProtocolError):
+                await http.request(method, server.url, content=b"{}")
     assert server.requests == (3 if resent else 2)
 
 
@@ -172,21 +169,21 @@ async def test_tls_to_a_server_of_a_trusted_ca_and_its_connection_reused(ca: tru
     ca.issue_cert("localhost").configure_cert(server_context)
     client_context = ssl.create_default_context()
     ca.configure_trust(client_context)
-    async with raw_server(answer_ok, server_context) as server:
-        async with client(GatewayTransport(httpx.Limits(), ssl_context=client_context)) as http:
-            for _ in range(3):
-                response = await http.get(server.url)
-                assert response.text == "ok"
+    transport = GatewayTransport(httpx.Limits(), ssl_context=client_context)
+    async with raw_server(answer_ok, server_context) as server, client(transport) as http:
+        for _ in range(3):
+            response = await http.get(server.url)
+            assert response.text == "ok"
     assert (server.connections, server.requests) == (1, 3)
 
 
 async def test_tls_to_an_untrusted_server_is_a_connect_error(ca: trustme.CA) -> None:
     server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("localhost").configure_cert(server_context)
-    async with raw_server(answer_ok, server_context) as server:
-        async with client(GatewayTransport(httpx.Limits(), ssl_context=ssl.create_default_context())) as http:
-            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
-                await http.get(server.url)
+    transport = GatewayTransport(httpx.Limits(), ssl_context=ssl.create_default_context())
+    async with raw_server(answer_ok, server_context) as server, client(transport) as http:
+        with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+            await http.get(server.url)
 
 
 async def test_connection_errors_surface_as_httpx_errors() -> None:
@@ -203,7 +200,7 @@ async def test_a_large_streamed_body_arrives_whole() -> None:
         await writer.drain()
         return True
 
-    async with raw_server(big) as server:
-        async with client(GatewayTransport(httpx.Limits())) as http, http.stream("GET", server.url) as response:
-            received = b"".join([part async for part in response.aiter_raw()])
+    async with (raw_server(big) as server, client(GatewayTransport(httpx.Limits())) as http,
+                http.stream("GET", server.url) as response):
+        received = b"".join([part async for part in response.aiter_raw()])
     assert received == body

@@ -70,7 +70,9 @@ def _frame(renderer: render.ChunkRenderer, event: StreamEvent, call: ChatCall) -
 async def _frames(pending: asyncio.Future[StreamEvent], events: AsyncGenerator[StreamEvent, None],
                   call: ChatCall, renderer: render.ChunkRenderer) -> AsyncGenerator[bytes, None]:
     """Relay events as SSE frames, a ``: ping`` first while the first event is still awaited; an
-    error after the first byte goes out in-band. The response closes ``events`` (and ``pending``)."""
+    error after the first byte goes out in-band. The frames end with the final event's: nothing more
+    is asked of ``events``, so no ``: ping`` can follow ``[DONE]`` while the source winds down; the
+    response closes ``events`` (and ``pending``) after its last byte."""
     try:
         if not pending.done():
             yield PING
@@ -80,6 +82,8 @@ async def _frames(pending: asyncio.Future[StreamEvent], events: AsyncGenerator[S
             return
         async for event in events:
             yield _frame(renderer, event, call)
+            if isinstance(event, StreamEnd):
+                return
     except GatewayError as exc:
         yield render.error_frame(exc.envelope())
     except Exception as exc:

@@ -12,11 +12,10 @@ key's ``token_uri``; the answer is ``{"access_token", "expires_in", "token_type"
 an error ``{"error": "invalid_grant", "error_description": ...}``.
 
 Tokens are cached per (client_email, scope, token_uri) until shortly before they
-expire, with one ``asyncio.Lock`` per key so concurrent requests fetch once. The
-cache belongs to the app's shared ``httpx.AsyncClient``: ``token_cache_for``
-keeps one ``TokenCache`` per client in a ``WeakKeyDictionary``, so it lives and
-dies with the client the app's lifespan owns (no process-wide token store), and
-each cache holds at most ``max_entries`` tokens.
+expire, with one ``asyncio.Lock`` per key so concurrent requests fetch once. A
+``TokenCache`` belongs to the endpoint that uses it (``wire.VertexEndpoint``), which the
+gateway builds once per deployment and keeps (``GatewayService._bind``): no module-level
+token store; each cache holds at most ``max_entries`` tokens.
 """
 
 from __future__ import annotations
@@ -24,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-import weakref
 from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
@@ -154,19 +152,8 @@ class TokenCache:
         return len(self._tokens)
 
 
-_CACHES: weakref.WeakKeyDictionary[httpx.AsyncClient, TokenCache] = weakref.WeakKeyDictionary()
-
-
-def token_cache_for(http: httpx.AsyncClient) -> TokenCache:
-    """The token cache that lives as long as ``http`` (the app's shared client)."""
-    cache = _CACHES.get(http)
-    if cache is None:
-        cache = _CACHES[http] = TokenCache()
-    return cache
-
-
 async def access_token(http: httpx.AsyncClient, account: ServiceAccount, timeouts: Timeouts, provider: str,
-                       scope: str = CLOUD_PLATFORM_SCOPE) -> str:
-    """A valid access token for ``account``, from the cache or a fresh exchange."""
+                       cache: TokenCache, scope: str = CLOUD_PLATFORM_SCOPE) -> str:
+    """A valid access token for ``account``, from ``cache`` or a fresh exchange."""
     key = (account.client_email, scope, account.token_uri)
-    return await token_cache_for(http).get(key, lambda: fetch_token(http, account, scope, timeouts, provider))
+    return await cache.get(key, lambda: fetch_token(http, account, scope, timeouts, provider))

@@ -22,7 +22,7 @@ from gateway.callers.base import CallerContext, Timeouts
 from gateway.callers.gemini.wire import Quirks
 from gateway.callers.http import join_url
 from gateway.callers.paths import invalid_name, segments
-from gateway.callers.vertexai.auth import access_token
+from gateway.callers.vertexai.auth import TokenCache, access_token
 from gateway.callers.vertexai.credentials import ServiceAccount, load_service_account
 from gateway.errors import AuthenticationError
 
@@ -51,7 +51,8 @@ def default_base_url(region: str) -> str:
 
 
 class VertexEndpoint:
-    """A ``GeminiEndpoint`` for one request's credential."""
+    """A ``GeminiEndpoint`` for one deployment's credential: the service account, read once, and
+    its access tokens (``tokens``), cached for as long as the endpoint lives."""
 
     def __init__(self, provider: str, http: httpx.AsyncClient, timeouts: Timeouts, key: str,
                  project_id: str | None, region: str | None, base_url: str | None) -> None:
@@ -64,6 +65,7 @@ class VertexEndpoint:
         self._key = key
         self._project_id = project_id
         self._account: ServiceAccount | None = None
+        self.tokens = TokenCache()
 
     def account(self) -> ServiceAccount:
         if self._account is None:
@@ -86,7 +88,7 @@ class VertexEndpoint:
         return self.location_url(f"{model_path(model, self.provider)}:{method}")
 
     async def headers(self) -> Mapping[str, str]:
-        token = await access_token(self._http, self.account(), self._timeouts, self.provider)
+        token = await access_token(self._http, self.account(), self._timeouts, self.provider, self.tokens)
         return {"authorization": f"Bearer {token}"}
 
 

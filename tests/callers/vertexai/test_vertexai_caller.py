@@ -20,7 +20,7 @@ from gateway.callers.base import (
     RequestContext,
 )
 from gateway.callers.vertexai import PROVIDERS
-from gateway.callers.vertexai.auth import TokenCache, token_cache_for
+from gateway.callers.vertexai.auth import TokenCache
 from gateway.callers.vertexai.wire import default_base_url
 from gateway.core.messages import ImagePart, Message, SystemMessage, TextPart, UserMessage
 from gateway.core.params import ModelParameters
@@ -83,12 +83,13 @@ async def test_the_token_is_fetched_once_and_again_after_expiry(
 
 async def test_concurrent_requests_share_one_token_exchange(
         http: httpx.AsyncClient, fake_vertex: FakeVertex, key_file: Path) -> None:
+    """Concurrent requests on one deployment's caller (the gateway builds it once) exchange once."""
     fake_vertex.token_delay = 0.2
-    ctx = context(http, fake_vertex, key_file)
-    await asyncio.gather(*(SPEC.llm(ctx).get_chat_completion(MESSAGES, chat_options())  # type: ignore[misc]
-                           for _ in range(5)))
+    caller = SPEC.llm(context(http, fake_vertex, key_file))  # type: ignore[misc]
+    await asyncio.gather(*(caller.get_chat_completion(MESSAGES, chat_options()) for _ in range(5)))
     assert len(fake_vertex.token_requests) == 1
-    assert len(token_cache_for(http)) == 1
+    await asyncio.gather(*(caller.get_chat_completion(MESSAGES, chat_options()) for _ in range(5)))
+    assert len(fake_vertex.token_requests) == 1
 
 
 async def test_the_key_may_be_json_text_and_the_project_comes_from_it(
