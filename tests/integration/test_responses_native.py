@@ -16,6 +16,7 @@ import openai
 import orjson
 import pytest
 from openai import OpenAI
+from openai.types.responses import WebSearchToolParam
 
 from tests.conftest import GatewayFactory, RunningGateway
 from tests.fakes.openai_fake import VALID_KEY
@@ -25,7 +26,7 @@ from tests.integration.test_responses_stream import event_schemas
 from tests.openapi import assert_valid
 
 MODEL = "openai/gpt-4o-mini"
-WEB_SEARCH = {"type": "web_search"}
+WEB_SEARCH: WebSearchToolParam = {"type": "web_search"}
 WEATHER: Any = {"type": "function", "name": "get_weather", "strict": False,
                 "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}
 
@@ -247,3 +248,14 @@ def test_azure_relays_to_its_v1_api_whatever_layout_chat_uses(gateway_factory: G
         assert azure.last.path == f"/openai/v1/responses/{created.id}"
     finally:
         azure.stop()
+
+
+def test_sequential_relayed_streams_reuse_one_upstream_connection(gateway: RunningGateway,
+                                                                  fake: FakeOpenAIResponses) -> None:
+    for n in range(4):
+        with gateway.http.stream("POST", "/v1/responses",
+                                 json={"model": MODEL, "input": f"turn {n}", "stream": True}) as response:
+            assert response.status_code == 200
+            response.read()
+    ports = {r.client_port for r in fake.requests if r.path == "/v1/responses"}
+    assert len([r for r in fake.requests if r.path == "/v1/responses"]) == 4 and len(ports) == 1

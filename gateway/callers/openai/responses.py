@@ -23,6 +23,7 @@ from gateway.callers.base import AIOptions, CallerContext, Credential
 from gateway.callers.http import iter_sse, malformed, open_stream, request_json, sse_frame
 from gateway.callers.openai.llm import stream_error
 from gateway.callers.openai.wire import OpenAIWire
+from gateway.callers.streams import drain, truncated
 from gateway.core.native import NativeEnd, NativeEvent, NativeFrame, NativeReply, NativeRequest
 from gateway.core.results import Usage
 from gateway.errors import GatewayError, InvalidRequestError, UpstreamError
@@ -162,7 +163,8 @@ class OpenAIResponsesCaller:
                 self._ctx.http, "POST", wire.url(PATH), provider=wire.provider, timeouts=self._ctx.timeouts,
                 headers=self._headers(request), params=wire.query, json=body,
             ) as response:
-                async for event in iter_sse(response, wire.provider):
+                events = iter_sse(response, wire.provider)
+                async for event in events:
                     try:
                         data = orjson.loads(event.data)
                     except orjson.JSONDecodeError as exc:
@@ -172,10 +174,10 @@ class OpenAIResponsesCaller:
                     started = True
                     yield NativeFrame(sse_frame(event), relay.final or None, wire.provider)
                     if relay.final is not None:
+                        await drain(events)
                         break
             if relay.final is None:
-                raise UpstreamError(f"{wire.provider}: the stream ended before its terminal event.",
-                                    code="upstream_stream_truncated", provider=wire.provider)
+                raise truncated(wire.provider, "its terminal event")
         except GatewayError as exc:
             if not started:
                 raise
