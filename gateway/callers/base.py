@@ -12,7 +12,7 @@ client-facing bytes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -173,7 +173,7 @@ class LargeLanguageCaller(Protocol):
 
     def stream_chat_completion(
         self, messages: Sequence[Message], options: ChatCompletionOptions
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Deltas as they arrive, completed tool calls once each, then one ``StreamEnd``.
 
         The iterator owns the upstream response and closes it when it finishes
@@ -196,7 +196,7 @@ class TextCompletionCaller(Protocol):
 
     def stream_text_completion(
         self, body: Mapping[str, Any], options: TextCompletionOptions
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Text deltas as they arrive, then one ``StreamEnd``; the iterator owns the upstream
         response and closes it when it finishes or is closed by the consumer."""
         ...
@@ -233,7 +233,7 @@ class NativeCaller(Protocol):
         """The whole answer. Raises ``GatewayError`` on failure."""
         ...
 
-    def stream(self, request: NativeRequest, options: AIOptions) -> AsyncIterator[NativeEvent]:
+    def stream(self, request: NativeRequest, options: AIOptions) -> AsyncGenerator[NativeEvent, None]:
         """Each upstream event as a ``NativeFrame``, then one ``NativeEnd``. An error event or a
         truncated stream raises ``GatewayError``; the iterator closes the upstream response."""
         ...

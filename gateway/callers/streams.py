@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from typing import Protocol
 
 import httpx
@@ -108,7 +108,7 @@ async def relay_stream(
     awaiting: str = "the completion finished",
     json_body: JsonBodyError | None = None,
     finish: Callable[[ChatResult], Awaitable[ChatResult]] | None = None,
-) -> AsyncIterator[StreamEvent]:
+) -> AsyncGenerator[StreamEvent, None]:
     """The neutral events of the streamed ``response`` (already opened, 2xx), then one ``StreamEnd``.
 
     ``awaiting`` names what a truncated stream ended before (``"'message_stop'"``). ``json_body``:

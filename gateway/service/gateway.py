@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar, cast
 
@@ -287,7 +287,7 @@ class GatewayService:
         the request as ``CANCELLED``."""
         tracker = self._tracker(info, model, stream=True)
 
-        def start(route: Route) -> AsyncIterator[StreamEvent]:
+        def start(route: Route) -> AsyncGenerator[StreamEvent, None]:
             caller, options = self._chat_setup(call, route, tracker)
             return caller.stream_chat_completion(call.messages, options)
 
@@ -325,7 +325,7 @@ class GatewayService:
         """A streamed legacy completion, as ``stream_chat`` streams (and closes) a chat."""
         tracker = self._tracker(info, model, stream=True)
 
-        def start(route: Route) -> AsyncIterator[StreamEvent]:
+        def start(route: Route) -> AsyncGenerator[StreamEvent, None]:
             if route.spec.text_completion is not None:
                 caller, options = self._text_setup(route, tracker)
                 return caller.stream_text_completion(call.body, options)
@@ -335,7 +335,7 @@ class GatewayService:
 
         return self._stream(tracker, model, start)
 
-    async def _stream(self, tracker: Tracker, model: str, start: Callable[[Route], AsyncIterator[E]],
+    async def _stream(self, tracker: Tracker, model: str, start: Callable[[Route], AsyncGenerator[E, None]],
                       ) -> AsyncGenerator[E, None]:
         """Relay the stream ``start`` opens on the first route that yields an event (see ``stream_chat``);
         it ends at a ``StreamEnd`` or, relayed in a provider's own format, a ``NativeEnd``."""
@@ -343,7 +343,6 @@ class GatewayService:
 
         async def op(route: Route) -> E:
             stream = start(route)
-            assert isinstance(stream, AsyncGenerator)
             opened.append(stream)
             try:
                 return await anext(stream)
@@ -438,7 +437,7 @@ class GatewayService:
         Retries and fallbacks happen only until the first event; the consumer must ``aclose`` this."""
         tracker = self._tracker(info, model, stream=True)
 
-        def start(route: Route) -> AsyncIterator[StreamEvent | NativeEvent]:
+        def start(route: Route) -> AsyncGenerator[StreamEvent | NativeEvent, None]:
             native = self._native(route, request, tracker)
             if native is not None:
                 return native[0].stream(native[2], native[1])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 from gateway.callers.anthropic.errors import parse_anthropic_error, stream_error
 from gateway.callers.anthropic.request import to_anthropic_chat
@@ -36,7 +36,7 @@ class AnthropicLargeLanguageCaller:
 
     async def stream_chat_completion(
         self, messages: Sequence[Message], options: ChatCompletionOptions
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Text and reasoning deltas as they arrive, each tool call once at its block's
         end, then one ``StreamEnd``. A stream without ``message_stop`` raises
         ``UpstreamError`` (truncated); an ``error`` event raises its mapped error."""

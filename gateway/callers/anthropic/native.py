@@ -13,7 +13,7 @@ stream uses; an ``error`` event raises its mapped error.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from typing import Any
 
 import orjson
@@ -71,7 +71,7 @@ class AnthropicNativeCaller:
         return NativeReply(orjson.dumps(data), usage_from_anthropic(data.get("usage")),
                            model if isinstance(model, str) else None, self._wire.provider)
 
-    async def stream(self, request: NativeRequest, options: AIOptions) -> AsyncIterator[NativeEvent]:
+    async def stream(self, request: NativeRequest, options: AIOptions) -> AsyncGenerator[NativeEvent, None]:
         wire = self._wire
         body = native_body(request, options)
         options.before(body)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 from gateway.callers.base import CallerContext, ChatCompletionOptions
 from gateway.callers.cohere.request import to_cohere_chat
@@ -35,7 +35,7 @@ class CohereLargeLanguageCaller:
 
     async def stream_chat_completion(
         self, messages: Sequence[Message], options: ChatCompletionOptions
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Raises ``UpstreamError`` if the stream ends without ``message-end`` (truncated)."""
         wire = self._wire
         body = to_cohere_chat(messages, options, stream=True)

@@ -8,7 +8,7 @@ carries ``finishReason`` and the usage totals).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -83,7 +83,7 @@ class GeminiLargeLanguageCaller:
 
     async def stream_chat_completion(
         self, messages: Sequence[Message], options: ChatCompletionOptions
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         endpoint = self._endpoint
         provider = endpoint.provider
         body = to_gemini_request(messages, options, endpoint.quirks)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from functools import partial
 
 from gateway.callers.base import CallerContext, ChatCompletionOptions
@@ -39,7 +39,7 @@ class MistralLargeLanguageCaller:
 
     async def stream_chat_completion(
         self, messages: Sequence[Message], options: ChatCompletionOptions
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         """Deltas as they arrive; raises ``UpstreamError`` for an error event or a
         stream that ends before ``[DONE]`` with a choice still unfinished."""
         wire = self._wire

@@ -8,7 +8,7 @@ carries the usage. llama.cpp, vLLM and the other compatible servers answer in th
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -132,7 +132,7 @@ class OpenAITextCompletionCaller:
         return from_openai_completion(data, wire.provider)
 
     async def stream_text_completion(self, body: Mapping[str, Any],
-                                     options: TextCompletionOptions) -> AsyncIterator[StreamEvent]:
+                                     options: TextCompletionOptions) -> AsyncGenerator[StreamEvent, None]:
         wire = self._wire
         sent = to_openai_completion(body, options, wire, stream=True)
         options.before(sent)

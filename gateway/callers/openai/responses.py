@@ -14,7 +14,7 @@ endpoint; the gateway then serves ``/v1/responses`` through chat completions).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from typing import Any
 
 import orjson
@@ -152,7 +152,7 @@ class OpenAIResponsesCaller:
         options.after(data)
         return NativeReply(orjson.dumps(data), responses_usage(data.get("usage")), _model(data), self._wire.provider)
 
-    async def stream(self, request: NativeRequest, options: AIOptions) -> AsyncIterator[NativeEvent]:
+    async def stream(self, request: NativeRequest, options: AIOptions) -> AsyncGenerator[NativeEvent, None]:
         wire = self._wire
         body = {**request.body, "model": options.model}
         options.before(body)

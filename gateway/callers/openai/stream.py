@@ -8,7 +8,7 @@ wrong shape is a 502, a bug in an accumulator is not), and ends the stream at ``
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncGenerator, Callable, Iterable
 from typing import Any, Protocol
 
 import httpx
@@ -142,7 +142,7 @@ def relay_chunks(
     options: AIOptions,
     error_of: Callable[[dict[str, Any]], GatewayError | None] = _no_error,
     check: Callable[[dict[str, Any]], None] = check_chunk,
-) -> AsyncIterator[StreamEvent]:
+) -> AsyncGenerator[StreamEvent, None]:
     """``relay_stream`` over OpenAI-format chunks: events as the chunks arrive, then pending tool
     calls, then one ``StreamEnd``. A stream that ends without ``[DONE]`` while a choice is
     unfinished raises ``upstream_stream_truncated``; a JSON body instead of a stream and a chunk

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from typing import Any
 
 from gateway.callers.base import CallerContext, ChatCompletionOptions, Timeouts
@@ -132,7 +132,7 @@ class ReplicateLargeLanguageCaller:
 
     async def stream_chat_completion(
         self, messages: Sequence[Message], options: ChatCompletionOptions
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> AsyncGenerator[StreamEvent, None]:
         ref = parse_model(options.model)
         body = prediction_body(ref, messages, options.model_parameter, stream=True)
         options.before(body)
