@@ -14,7 +14,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-import httpx
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
@@ -31,7 +30,7 @@ from gateway.api.routes.messages import router as messages_router
 from gateway.api.unhandled import UnhandledErrorMiddleware
 from gateway.callers.base import Timeouts
 from gateway.callers.registry import Registry, load_registry
-from gateway.callers.transport import GatewayTransport
+from gateway.callers.transport import shared_client
 from gateway.config_report import checked_config
 from gateway.core.ids import Snowflake
 from gateway.logging import install_redaction
@@ -100,13 +99,6 @@ def _freeze_startup_heap() -> None:
     gc.freeze()
 
 
-def _http_client(settings: Settings) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=settings.upstream_max_connections,
-                          max_keepalive_connections=min(500, settings.upstream_max_connections), keepalive_expiry=30)
-    return httpx.AsyncClient(transport=GatewayTransport(limits), timeout=None, follow_redirects=False,
-                             trust_env=False)
-
-
 _OBSERVED_PATHS = frozenset({"/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/responses",
                              "/v1/embeddings", "/v1/rerank"})
 
@@ -139,7 +131,7 @@ def create_app(settings: Settings | None = None, registry: Registry | None = Non
             await lease.start()
         writer = _record_writer(settings, engine, metrics)
         await writer.start()
-        http = _http_client(settings)
+        http = shared_client(settings.upstream_max_connections)
         app.state.writer = writer
         app.state.loop = asyncio.get_running_loop()
         app.state.activity = ActivityRepository(engine)

@@ -1,8 +1,10 @@
 """``gateway verify PROVIDER`` and ``gateway models``: credentials and reachability.
 
 Both build the same registry and router as the server (environment, ``.env`` and the
-config file) and check credentials with each provider's ``Verifier`` (its free call).
-Progress goes to stderr, results to stdout.
+config file) and check credentials through ``GatewayService.verify`` (each provider's free
+call, with the server's HTTP client and the same scrubbing). A check from the command line is
+not a request to the gateway, so it leaves no record (``NotRecorded``). Progress goes to stderr,
+results to stdout.
 """
 
 from __future__ import annotations
@@ -13,22 +15,17 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import httpx
-
-from gateway.callers.base import (
-    CallerContext,
-    Credential,
-    CredentialVerifierOptions,
-    ProviderSpec,
-    RequestContext,
-    Timeouts,
-)
+from gateway.callers.base import Credential, ProviderSpec, Timeouts
 from gateway.callers.registry import load_registry
+from gateway.callers.transport import shared_client
 from gateway.cli_keys import CliError
 from gateway.config import load_config
 from gateway.errors import GatewayError
+from gateway.service.gateway import GatewayService
 from gateway.service.routing import Router
+from gateway.service.tracking import CallInfo
 from gateway.settings import Settings
+from gateway.store.records import RequestRecord
 
 CLI_TIMEOUT = 60.0
 """Upper bound, in seconds, on one credential check from the command line."""
@@ -67,23 +64,29 @@ def missing_hint(spec: ProviderSpec, credential: Credential) -> str:
     return f"set {' or '.join(names)}, or providers.{spec.name}.credential in the config file"
 
 
-async def check(spec: ProviderSpec, http: httpx.AsyncClient, credential: Credential, timeouts: Timeouts) -> Check:
-    """Run ``spec``'s verifier with ``credential``; never raises for provider errors."""
+class NotRecorded:
+    """The record sink of command-line checks: they are not requests to the gateway."""
+
+    def submit(self, record: RequestRecord) -> None:
+        del record
+
+
+CLI_CONNECTIONS = 16
+"""Connections per origin for the command line's concurrent checks."""
+
+
+async def check(service: GatewayService, spec: ProviderSpec, credential: Credential) -> Check:
+    """Check ``credential`` with ``spec``'s verifier through the service; never raises for provider errors."""
     if spec.verifier is None:
         return Check(spec.name, "unknown", "the provider has no credential check")
     if not has_credential(spec, credential):
         return Check(spec.name, "unknown", "no credential configured")
-    ctx = CallerContext(spec.name, http, credential, timeouts)
     try:
-        result = await spec.verifier(ctx).verify_credential(CredentialVerifierOptions(RequestContext("gateway-cli")))
+        result = await service.verify(spec.name, credential, CallInfo("gateway-cli", "credentials.verify"))
     except GatewayError as exc:
         return Check(spec.name, "no", f"error: {exc.message}", error=True)
     detail = result.detail.removeprefix(f"{spec.name}: ")
     return Check(spec.name, "yes" if result.valid else "no", detail)
-
-
-def _http() -> httpx.AsyncClient:
-    return httpx.AsyncClient(timeout=None, follow_redirects=False, trust_env=False)
 
 
 def _verify(settings: Settings, args: argparse.Namespace) -> int:
@@ -100,8 +103,8 @@ def _verify(settings: Settings, args: argparse.Namespace) -> int:
     print(f"checking {name} ...", file=sys.stderr)
 
     async def run() -> Check:
-        async with _http() as http:
-            return await check(spec, http, credential, router.timeouts(name))
+        async with shared_client(CLI_CONNECTIONS) as http:
+            return await check(GatewayService(router, http, NotRecorded()), spec, credential)
 
     result = asyncio.run(run())
     if result.reachable == "yes":
@@ -136,12 +139,12 @@ def _targets(router: Router) -> tuple[list[tuple[str, str, Target | None]], list
 async def _check_all(router: Router, targets: Sequence[Target]) -> dict[Target, Check]:
     print(f"checking {len(targets)} credential(s): {', '.join(p for p, _ in targets)}", file=sys.stderr)
     results: dict[Target, Check] = {}
-    async with _http() as http:
+    async with shared_client(CLI_CONNECTIONS) as http:
+        service = GatewayService(router, http, NotRecorded())
 
         async def one(target: Target) -> None:
             provider, credential = target
-            results[target] = await check(router.registry.get(provider), http, credential,
-                                          router.timeouts(provider))
+            results[target] = await check(service, router.registry.get(provider), credential)
             print(f"  [{len(results)}/{len(targets)}] {provider}: {results[target].reachable}", file=sys.stderr)
 
         await asyncio.gather(*(one(target) for target in targets))

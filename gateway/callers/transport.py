@@ -436,3 +436,13 @@ class GatewayTransport(httpx.AsyncBaseTransport):
         for entry in origins.values():
             for connection in entry.idle:
                 await connection.aclose()
+
+
+def shared_client(max_connections: int, keepalive_expiry: float = 30.0) -> httpx.AsyncClient:
+    """The HTTP client every provider call goes through (the server's, and the CLI's checks):
+    this transport, ``max_connections`` per origin, no timeouts of its own (each call sets them),
+    no redirects, no proxy or certificate settings from the environment but ``SSL_CERT_FILE``."""
+    limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=min(500, max_connections),
+                          keepalive_expiry=keepalive_expiry)
+    return httpx.AsyncClient(transport=GatewayTransport(limits), timeout=None, follow_redirects=False,
+                             trust_env=False)
