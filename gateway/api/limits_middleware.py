@@ -11,8 +11,9 @@ type, is a 415; so is any ``Content-Encoding`` but ``identity``: compressed bodi
 not decoded), valid UTF-8, valid JSON without lone surrogates or integers
 outside 64 bits (which the encoders further down cannot write back), with an
 object at the top. Each refusal is the OpenAI error envelope naming the problem.
-An accepted body is replayed to the application unchanged; later ``receive``
-calls (disconnects) pass through.
+An accepted body is replayed to the application unchanged, and its parsed object goes along
+in the scope (``PARSED_BODY``), so the routes do not parse it again (``gateway.api.parsed``);
+later ``receive`` calls (disconnects) pass through.
 """
 
 from __future__ import annotations
@@ -94,8 +95,13 @@ def _bounded_int(text: str) -> int:
     return value
 
 
-def check_json_object(body: bytes) -> None:
-    """Raise ``BodyRefused`` unless ``body`` is a UTF-8 JSON object the gateway can re-encode.
+PARSED_BODY = "gateway.parsed_body"
+"""The scope key under which an accepted JSON body's parsed object travels on (``gateway.api.parsed``)."""
+
+
+def check_json_object(body: bytes) -> dict[str, Any]:
+    """The JSON object ``body`` holds; raise ``BodyRefused`` unless it is a UTF-8 JSON object
+    the gateway can re-encode.
 
     One orjson pass validates UTF-8 and JSON together; the body is decoded separately only to
     name the bad byte of a failure, and re-parsed only when it holds a 19-digit run (a 64-bit
@@ -116,6 +122,7 @@ def check_json_object(body: bytes) -> None:
                           "invalid_body")
     if _LONG_DIGIT_RUN.search(body):
         json.loads(body, parse_int=_bounded_int)
+    return value
 
 
 class BodyLimitMiddleware:
@@ -170,7 +177,7 @@ class BodyLimitMiddleware:
         if wants_json and body.strip():
             _check_content_type(content_type)
         if wants_json:
-            check_json_object(body)
+            scope[PARSED_BODY] = check_json_object(body)
         return body
 
 

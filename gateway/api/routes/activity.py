@@ -14,12 +14,13 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from gateway.api.deps import require_key
 from gateway.api.params import BIGINT_MAX, REQUEST_ID, Moment, path_id, text_filter
+from gateway.api.parsed import GatewayRoute
 from gateway.api.responses import JSONResponse
 from gateway.errors import NotFoundError
 from gateway.schemas.responses import ActivityPageResponse, ok
 from gateway.store.repository import ActivityFilters, ActivityRepository
 
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(route_class=GatewayRoute, dependencies=[Depends(require_key)])
 
 _REQUEST_ID = re.compile(REQUEST_ID)
 

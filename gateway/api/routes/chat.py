@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from gateway.api import render
 from gateway.api.deps import authorize, call_info, reserve_chat, service
+from gateway.api.parsed import GatewayRoute
 from gateway.api.responses import JSONResponse
 from gateway.api.sse import PING, SSEResponse, close_stream, first_event
 from gateway.api.translate import to_chat_call
@@ -21,7 +22,7 @@ from gateway.schemas.openai import ChatCompletionRequest
 from gateway.schemas.responses import CHAT_STREAM_EVENT, ChatCompletionResponse
 from gateway.service.gateway import GatewayService, internal_error
 
-router = APIRouter(dependencies=[Depends(authorize)])
+router = APIRouter(route_class=GatewayRoute, dependencies=[Depends(authorize)])
 
 
 _CHAT_RESPONSES: dict[int | str, dict[str, Any]] = {200: {

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from gateway.api import render
 from gateway.api.deps import authorize, call_info, reserve, service
+from gateway.api.parsed import GatewayRoute
 from gateway.api.responses import JSONResponse
 from gateway.api.sse import SSEResponse
 from gateway.api.translate import to_text_call
@@ -25,7 +26,7 @@ from gateway.schemas.responses import TEXT_COMPLETION_STREAM_EVENT, TextCompleti
 from gateway.service import estimate
 from gateway.service.gateway import GatewayService, internal_error
 
-router = APIRouter(dependencies=[Depends(authorize)])
+router = APIRouter(route_class=GatewayRoute, dependencies=[Depends(authorize)])
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {200: {
     "model": TextCompletionResponse,

@@ -17,6 +17,7 @@ from starlette.responses import FileResponse
 
 from gateway.api.deps import require_key
 from gateway.api.params import Moment
+from gateway.api.parsed import GatewayRoute
 from gateway.api.responses import JSONResponse
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.store.models import as_utc, window_start
@@ -36,7 +37,7 @@ _NICE_BUCKETS = (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 108
 _AUTO_TARGET_BUCKETS = 120
 
 
-router = APIRouter()
+router = APIRouter(route_class=GatewayRoute)
 
 
 @router.get("/dashboard", include_in_schema=False)

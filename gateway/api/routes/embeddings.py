@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from gateway.api import render
 from gateway.api.deps import authorize, call_info, reserve, reserve_texts, service
+from gateway.api.parsed import GatewayRoute
 from gateway.api.responses import JSONResponse
 from gateway.core import params as p
 from gateway.core.requests import TokenInput
@@ -18,7 +19,7 @@ from gateway.schemas.responses import EmbeddingListResponse, RerankResponse, ok
 from gateway.service.estimate import TokenEstimate
 from gateway.service.gateway import GatewayService
 
-router = APIRouter(dependencies=[Depends(authorize)])
+router = APIRouter(route_class=GatewayRoute, dependencies=[Depends(authorize)])
 
 
 def _split(body: EmbeddingRequest) -> tuple[list[str], TokenInput | None]:

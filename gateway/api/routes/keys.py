@@ -17,12 +17,13 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints,
 
 from gateway.api.deps import require_key
 from gateway.api.params import path_id
+from gateway.api.parsed import GatewayRoute
 from gateway.api.responses import JSONResponse
 from gateway.errors import InvalidRequestError, NotFoundError
 from gateway.schemas.responses import CreatedKeyResponse, KeyListResponse, KeyRevokedResponse, ok
 from gateway.store.keys import KeyStore
 
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(route_class=GatewayRoute, dependencies=[Depends(require_key)])
 
 
 KEY_ID = r"^key_[0-9a-f]{12}$"

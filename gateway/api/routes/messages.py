@@ -23,6 +23,7 @@ from gateway.api.anthropic.schemas import CountTokensRequest, MessagesRequest
 from gateway.api.anthropic.stream import StreamRenderer
 from gateway.api.anthropic.translate import to_chat_call, to_prompt
 from gateway.api.deps import authorize, call_info, reserve, service
+from gateway.api.parsed import GatewayRoute, parsed_body
 from gateway.api.responses import JSONResponse
 from gateway.api.sse import SSEResponse
 from gateway.core.native import NativeEnd, NativeEvent, NativeFrame, NativeReply, NativeRequest
@@ -33,7 +34,7 @@ from gateway.service import estimate
 from gateway.service.estimate import TokenEstimate
 from gateway.service.gateway import GatewayService, internal_error
 
-router = APIRouter(dependencies=[Depends(authorize)])
+router = APIRouter(route_class=GatewayRoute, dependencies=[Depends(authorize)])
 
 FORMAT = "anthropic-messages"
 """The wire format of these routes, as the providers that speak it declare it."""
@@ -43,7 +44,7 @@ FORMAT_HEADER_PREFIX = "anthropic-"
 
 
 async def _native(request: Request, stream: bool) -> NativeRequest:
-    body = orjson.loads(await request.body())
+    body = await parsed_body(request)
     headers = {k: v for k, v in request.headers.items() if k.lower().startswith(FORMAT_HEADER_PREFIX)}
     return NativeRequest(FORMAT, body, headers, stream)
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.responses import RedirectResponse
 
 from gateway.api.deps import authorize, call_info, require_key, service
+from gateway.api.parsed import GatewayRoute
 from gateway.api.responses import JSONResponse
 from gateway.callers.base import Credential
 from gateway.errors import NotFoundError
@@ -27,9 +28,9 @@ from gateway.service.gateway import GatewayService
 from gateway.service.keys import Principal
 from gateway.service.model_list import ModelCatalog
 
-router = APIRouter()
-protected = APIRouter(dependencies=[Depends(authorize)])
-admin = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(route_class=GatewayRoute)
+protected = APIRouter(route_class=GatewayRoute, dependencies=[Depends(authorize)])
+admin = APIRouter(route_class=GatewayRoute, dependencies=[Depends(require_key)])
 
 
 async def _visible_models(request: Request, svc: GatewayService) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from gateway.api.deps import authorize, call_info, reserve, reserve_chat, service
+from gateway.api.parsed import GatewayRoute, parsed_body
 from gateway.api.responses import JSONResponse
 from gateway.api.responses_api import render
 from gateway.api.responses_api.docs import RESPONSE_STREAM_EVENT, InputItemList, ResponseDeleted, ResponseObject
@@ -43,7 +44,7 @@ from gateway.service.gateway import GatewayService, internal_error
 from gateway.service.keys import Principal
 from gateway.store.responses import ResponseStore, StoredResponse
 
-router = APIRouter(dependencies=[Depends(authorize)])
+router = APIRouter(route_class=GatewayRoute, dependencies=[Depends(authorize)])
 
 _CREATE_RESPONSES: dict[int | str, dict[str, Any]] = {200: {
     "model": ResponseObject,
@@ -142,7 +143,7 @@ _OWN_ID_ITEMS = frozenset({"message", "function_call", "function_call_output"})
 
 async def _native(request: Request, previous: StoredResponse | None, history: list[dict[str, Any]],
                   items: list[dict[str, Any]], stream: bool) -> NativeRequest:
-    raw = orjson.loads(await request.body())
+    raw = await parsed_body(request)
     headers = {k: v for k, v in request.headers.items() if k.lower() in PASSED_HEADERS}
     if previous is None:
         return NativeRequest(FORMAT, raw, headers, stream)

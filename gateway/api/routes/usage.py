@@ -11,12 +11,13 @@ from pydantic import WithJsonSchema
 
 from gateway.api.deps import require_key
 from gateway.api.params import Moment, choices_pattern
+from gateway.api.parsed import GatewayRoute
 from gateway.api.responses import JSONResponse
 from gateway.errors import InvalidRequestError
 from gateway.store.models import as_utc, window_start
 from gateway.store.usage import GROUP_FIELDS, UsageRepository, parse_group_by
 
-router = APIRouter(dependencies=[Depends(require_key)])
+router = APIRouter(route_class=GatewayRoute, dependencies=[Depends(require_key)])
 
 DEFAULT_WINDOW = dt.timedelta(days=30)
 MAX_GROUP_BY_VALUES = 16
