@@ -35,7 +35,7 @@ test: $(DEV_STAMP)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check gateway tests
-	$(BIN)/mypy --strict gateway
+	$(BIN)/mypy --strict gateway tests
 
 # The real inference server tests/realmodel runs against (llama-cpp-python + Gemma 3 270M, in
 # tests/realmodel/.venv; wheels and GGUF cached in ~/.cache/gateway-realmodel). The suite installs it

@@ -22,7 +22,7 @@ __all__ = ["module_postgres_url", "postgres_url"]
 _real_connect = socket.socket.connect
 
 
-def _loopback_only(self: socket.socket, address: Any) -> Any:
+def _loopback_only(self: socket.SocketType, address: Any) -> None:
     host = address[0] if isinstance(address, tuple) else address
     local = not isinstance(host, str) or host.startswith("127.") or host in ("::1", "localhost")
     if self.family in (socket.AF_INET, socket.AF_INET6) and not local:

@@ -33,7 +33,10 @@ def _fix_nullable(node: Any) -> Any:
 def _registry() -> Registry:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     spec = _fix_nullable(yaml.load(SPEC_PATH.read_text(encoding="utf-8"), Loader=loader))
-    return Registry().with_resource(_URI, Resource.from_contents(spec, default_specification=DRAFT202012))
+    # referencing leaves with_resource's return type unannotated
+    resource = Resource.from_contents(spec, default_specification=DRAFT202012)
+    registry: Registry[Any] = Registry().with_resource(_URI, resource)
+    return registry
 
 
 @functools.cache

@@ -7,6 +7,7 @@ from typing import Any
 
 import anthropic
 import pytest
+from anthropic.types import ToolChoiceParam
 
 from tests.api_anthropic.conftest import TRANSLATED, client, raw_stream, record
 from tests.api_anthropic.event_shapes import MESSAGE, check_stream, validate
@@ -95,9 +96,11 @@ def test_create_tool_call_and_tool_result_round_trip(gw: RunningGateway, fake_op
 
 
 def test_tool_choice_auto_any_none(gw: RunningGateway, fake_openai: FakeOpenAI) -> None:
-    for given, sent in (("auto", "auto"), ("any", "required"), ("none", "none")):
+    choices: list[tuple[ToolChoiceParam, str]] = [({"type": "auto"}, "auto"), ({"type": "any"}, "required"),
+                                                  ({"type": "none"}, "none")]
+    for given, sent in choices:
         client(gw).messages.create(model=TRANSLATED, max_tokens=8, messages=HELLO, tools=[WEATHER],
-                                   tool_choice={"type": given})
+                                   tool_choice=given)
         assert fake_openai.last.body["tool_choice"] == sent
         assert fake_openai.last.body["tools"][0]["function"]["parameters"] == WEATHER["input_schema"]
 

@@ -23,7 +23,16 @@ from gateway.core.messages import (
     ToolMessage,
     UserMessage,
 )
-from gateway.core.results import ChatResult, Choice, ReasoningDelta, StreamEnd, TextDelta, ToolCallEvent, Usage
+from gateway.core.results import (
+    ChatResult,
+    Choice,
+    ReasoningDelta,
+    StreamEnd,
+    StreamEvent,
+    TextDelta,
+    ToolCallEvent,
+    Usage,
+)
 from gateway.errors import InvalidRequestError
 from tests.api_anthropic.conftest import sse_events
 from tests.api_anthropic.event_shapes import MESSAGE, check_stream, validate
@@ -80,7 +89,8 @@ def test_message_rendering() -> None:
 
 def test_stream_rendering_order() -> None:
     renderer = StreamRenderer("m", "req_1")
-    events = [ReasoningDelta("a"), TextDelta("b"), TextDelta("c"), ToolCallEvent(ToolCall("c1", "f", '{"q": 2}'), 0),
+    events: list[StreamEvent] = [ReasoningDelta("a"), TextDelta("b"), TextDelta("c"),
+                                 ToolCallEvent(ToolCall("c1", "f", '{"q": 2}'), 0),
               ToolCallEvent(ToolCall("c2", "g", ""), 1), TextDelta("d"),
               StreamEnd(ChatResult(choices=(Choice(finish_reason="tool_calls"),), usage=Usage(3, 4)))]
     frames = renderer.start() + b"".join(renderer.render(e) for e in events)

@@ -175,4 +175,4 @@ def test_embeddings_are_priced_on_input_tokens(gateway_factory: GatewayFactory, 
     record = by_request_id(gw)["embedded"]
     # the fake counts 3 words as 3 tokens; 3 * 0.02 per million, no output
     assert (Decimal(record["input_cost"]), Decimal(record["output_cost"]), Decimal(record["cost"])) == (
-        Decimal("0.00000006"), 0, Decimal("0.00000006"))
+        Decimal("0.00000006"), Decimal(0), Decimal("0.00000006"))

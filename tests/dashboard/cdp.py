@@ -33,7 +33,8 @@ class Browser:
     def __init__(self, process: subprocess.Popen[bytes], url: str, timeout: float) -> None:
         self._process = process
         self._exit = ExitStack()
-        self._socket: ClientConnection = self._exit.enter_context(connect(url, max_size=None, open_timeout=timeout))
+        self._socket: ClientConnection = connect(url, max_size=None, open_timeout=timeout)
+        self._exit.enter_context(self._socket)
         self._ids = itertools.count(1)
 
     @classmethod

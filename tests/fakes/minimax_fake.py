@@ -77,7 +77,7 @@ def _user_text(messages: list[dict[str, Any]]) -> str:
     text = ""
     for item in messages:
         if item.get("role") == "user":
-            content = item.get("content")
+            content = item["content"]
             text = content if isinstance(content, str) else " ".join(
                 p.get("text", "") for p in content if p.get("type") == "text")
     return text
@@ -135,9 +135,9 @@ class FakeMiniMax(FakeUpstream):
             return Scripted(json=completion(message(content, tool_calls=[weather_call()]), "tool_calls"))
         first = {"index": 0, "id": "call_function_x1", "type": "function",
                  "function": {"name": "get_weather", "arguments": ""}}
-        deltas = [{"content": content}, {"tool_calls": [first]},
-                  {"tool_calls": [{"index": 0, "function": {"arguments": '{"city": '}}]},
-                  {"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]}]
+        deltas: list[dict[str, Any]] = [{"content": content}, {"tool_calls": [first]},
+                                        {"tool_calls": [{"index": 0, "function": {"arguments": '{"city": '}}]},
+                                        {"tool_calls": [{"index": 0, "function": {"arguments": '"Paris"}'}}]}]
         return Scripted(stream=stream(deltas, message(content, tool_calls=[weather_call()]), "tool_calls"),
                         media_type="text/event-stream")
 

@@ -92,7 +92,7 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
     text = ""
     for message in messages:
         if message.get("role") == "user":
-            content = message.get("content")
+            content = message["content"]
             text = content if isinstance(content, str) else " ".join(
                 c.get("text", "") for c in content if c.get("type") == "text")
     return text
@@ -100,7 +100,7 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
 
 def _bad_tool_id(messages: list[dict[str, Any]]) -> str | None:
     for message in messages:
-        ids = [c.get("id", "") for c in message.get("tool_calls") or ()]
+        ids: list[str] = [c.get("id", "") for c in message.get("tool_calls") or ()]
         if message.get("role") == "tool":
             ids.append(message.get("tool_call_id", ""))
         for call_id in ids:

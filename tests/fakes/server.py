@@ -15,7 +15,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 import orjson
 import uvicorn
@@ -187,7 +187,7 @@ class FakeUpstream:
         assert self._server is not None
         return self._server.url
 
-    def start(self) -> FakeUpstream:
+    def start(self) -> Self:
         self._server = ServerThread(WireLog(self._app, self.wire)).start()
         return self
 

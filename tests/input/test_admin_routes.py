@@ -239,7 +239,7 @@ def test_engines_keep_bound_parameters_out_of_their_errors(tmp_path: Path) -> No
 
 
 def _wrapped(orig: BaseException, kind: type[sa_exc.DBAPIError] = sa_exc.OperationalError) -> sa_exc.DBAPIError:
-    return kind("SELECT 1", {}, orig)  # type: ignore[arg-type]
+    return kind("SELECT 1", {}, orig)
 
 
 def _sqlite_error(path: str, sql: str) -> sqlite3.Error:

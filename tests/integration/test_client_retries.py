@@ -25,7 +25,9 @@ def counting_sdk(gw: RunningGateway, seen: list[httpx.Response], max_retries: in
         seen.append(response)
 
     client = httpx.Client(event_hooks={"response": [keep]})
-    return OpenAI(base_url=gw.url + "/v1", api_key="anything", max_retries=max_retries, http_client=client)
+    # the SDK's annotation names its bundled httpx2.Client; it accepts an httpx.Client at run time too
+    return OpenAI(base_url=gw.url + "/v1", api_key="anything", max_retries=max_retries,
+                  http_client=client)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -34,9 +36,8 @@ def test_the_sdk_does_not_retry_what_the_gateway_retried(gateway_factory: Gatewa
     gw = gateway_for(gateway_factory, fake_openai, max_retries=2, retry_base_delay=0.01, retry_max_delay=1.0)
     fake_openai.enqueue(*[openai_error(503, "overloaded", "server_error")] * 3)
     seen: list[httpx.Response] = []
-    with pytest.raises(openai.APIStatusError) as raised:
-        counting_sdk(gw, seen).chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES,
-                                                       stream=stream)
+    with pytest.raises(openai.APIStatusError) as raised, counting_sdk(gw, seen) as sdk:
+        sdk.chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES, stream=stream)
     assert raised.value.status_code == 503
     assert len(seen) == 1 and seen[0].headers["x-should-retry"] == "false"
     assert len(fake_openai.requests) == 3
@@ -46,8 +47,8 @@ def test_without_gateway_retries_the_sdk_decides(gateway_factory: GatewayFactory
     gw = gateway_for(gateway_factory, fake_openai, max_retries=0)
     fake_openai.enqueue(*[openai_error(503, "overloaded", "server_error", headers={"retry-after": "0"})] * 2)
     seen: list[httpx.Response] = []
-    with pytest.raises(openai.APIStatusError):
-        counting_sdk(gw, seen, max_retries=1).chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES)
+    with pytest.raises(openai.APIStatusError), counting_sdk(gw, seen, max_retries=1) as sdk:
+        sdk.chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES)
     assert len(seen) == 2 and "x-should-retry" not in seen[0].headers
 
 

@@ -157,8 +157,9 @@ def test_default_embeddings_send_token_arrays(gateway_factory: GatewayFactory, t
     fake = ListingFakeOpenAI().start()
     try:
         gw = gateway_factory(env={"OPENAI_API_KEY": VALID_KEY, "OPENAI_BASE_URL": fake.url + "/v1"})
-        embeddings = OpenAIEmbeddings(base_url=gw.url + "/v1", api_key="x", model="text-embedding-3-small",
-                                      max_retries=0)
+        # base_url and api_key are pydantic aliases, which the pydantic mypy plugin does not see as arguments
+        embeddings = OpenAIEmbeddings(base_url=gw.url + "/v1", api_key="x",  # type: ignore[call-arg]
+                                      model="text-embedding-3-small", max_retries=0)
         documents = ["hello world", "goodbye, cruel world"]
         vectors = embeddings.embed_documents(documents)
         query = embeddings.embed_query("hello world")

@@ -13,6 +13,7 @@ import openai
 import orjson
 import pytest
 from openai import OpenAI
+from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
 from tests.conftest import RunningGateway
 from tests.fakes.openai_fake import FakeOpenAI, fake_vector, openai_error
@@ -103,7 +104,9 @@ def test_tool_calls(gateway: RunningGateway, fake_openai: FakeOpenAI, stream: bo
         completion = sdk.chat.completions.create(model="openai/gpt-4o-mini", messages=MESSAGES,
                                                  tools=[WEATHER_TOOL], tool_choice=choice)
         message = completion.choices[0].message
-        assert message.tool_calls is not None and message.tool_calls[0].function.name == "get_weather"
+        assert message.tool_calls is not None
+        tool_call = message.tool_calls[0]
+        assert isinstance(tool_call, ChatCompletionMessageFunctionToolCall) and tool_call.function.name == "get_weather"
         assert completion.choices[0].finish_reason == "tool_calls"
     sent = fake_openai.last.body
     assert sent["tools"] == [WEATHER_TOOL] and sent["tool_choice"] == choice

@@ -20,6 +20,7 @@ from tests.fakes.server import Scripted
 pytest.importorskip("pydantic_ai")
 from pydantic_ai import (
     Agent,
+    AgentRunResult,
     AgentRunResultEvent,
     FunctionToolCallEvent,
     FunctionToolResultEvent,
@@ -80,24 +81,25 @@ def test_agent_with_a_function_tool(gw: RunningGateway, fake_openai: FakeOpenAI,
     tool_events: list[Any] = []
 
     async def run() -> tuple[str, int]:
-        if mode == "run":
-            result = await agent.run("weather in Paris?")
-            return result.output, result.usage.input_tokens
-        if mode == "run_stream":
-            async with agent.run_stream("weather in Paris?") as streamed:
-                deltas.extend([d async for d in streamed.stream_text(delta=True, debounce_by=None)])
-                return await streamed.get_output(), streamed.usage.input_tokens
-        async with agent.run_stream_events("weather in Paris?") as events:
-            async for event in events:
-                if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart):
-                    deltas.append(event.part.content)
-                elif isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
-                    deltas.append(event.delta.content_delta)
-                elif isinstance(event, FunctionToolCallEvent | FunctionToolResultEvent):
-                    tool_events.append(event)
-                elif isinstance(event, AgentRunResultEvent):
-                    return event.result.output, event.result.usage.input_tokens
-        raise AssertionError("the event stream ended without a result")
+        async with agent:  # entered, the agent closes its provider's HTTP client (and sockets) on exit
+            if mode == "run":
+                result = await agent.run("weather in Paris?")
+                return result.output, result.usage.input_tokens
+            if mode == "run_stream":
+                async with agent.run_stream("weather in Paris?") as streamed:
+                    deltas.extend([d async for d in streamed.stream_text(delta=True, debounce_by=None)])
+                    return await streamed.get_output(), streamed.usage.input_tokens
+            async with agent.run_stream_events("weather in Paris?") as events:
+                async for event in events:
+                    if isinstance(event, PartStartEvent) and isinstance(event.part, TextPart):
+                        deltas.append(event.part.content)
+                    elif isinstance(event, PartDeltaEvent) and isinstance(event.delta, TextPartDelta):
+                        deltas.append(event.delta.content_delta)
+                    elif isinstance(event, FunctionToolCallEvent | FunctionToolResultEvent):
+                        tool_events.append(event)
+                    elif isinstance(event, AgentRunResultEvent):
+                        return event.result.output, event.result.usage.input_tokens
+            raise AssertionError("the event stream ended without a result")
 
     output, input_tokens = asyncio.run(run())
     assert output == "echo: weather in Paris?"
@@ -133,7 +135,12 @@ def test_structured_output_through_responses_with_the_output_tool(gw: RunningGat
             "function": {"name": "final_result", "arguments": '{"city": "Paris", "temperature_c": 21}'}}
     fake_openai.enqueue(Scripted(json=completion(None, tool_calls=[call], finish_reason="tool_calls")))
     agent = Agent(model_for("responses", gw), output_type=Weather)
-    result = asyncio.run(agent.run("weather in Paris?"))
+
+    async def run() -> AgentRunResult[Weather]:
+        async with agent:  # closes the provider's HTTP client on exit
+            return await agent.run("weather in Paris?")
+
+    result = asyncio.run(run())
     assert result.output == Weather(city="Paris", temperature_c=21)
     (sent,) = chats(fake_openai)
     (tool,) = sent.body["tools"]
@@ -151,10 +158,11 @@ def test_structured_output_through_responses_as_a_json_schema(gw: RunningGateway
     agent = Agent(model_for("responses", gw), output_type=NativeOutput(Echo))
 
     async def run() -> Echo:
-        if not stream:
-            return (await agent.run("hello there")).output
-        async with agent.run_stream("hello there") as streamed:
-            return await streamed.get_output()
+        async with agent:  # closes the provider's HTTP client on exit
+            if not stream:
+                return (await agent.run("hello there")).output
+            async with agent.run_stream("hello there") as streamed:
+                return await streamed.get_output()
 
     assert asyncio.run(run()) == Echo(echo="hello there")
     (sent,) = chats(fake_openai)

@@ -38,17 +38,17 @@ def test_agent_with_a_function_tool(gateway: RunningGateway, fake_openai: FakeOp
         fake_openai.enqueue(Scripted(stream=frames, media_type="text/event-stream"))
     else:
         fake_openai.enqueue(Scripted(json=completion(None, tool_calls=[CALL], finish_reason="tool_calls")))
-    model = OpenAIResponsesModel("openai/gpt-4o-mini", AsyncOpenAI(base_url=gateway.url + "/v1", api_key="x",
-                                                                  max_retries=0))
-    agent = Agent(name="weather", instructions="Answer with the tool.", tools=[get_weather], model=model)
-
     async def run() -> str:
-        if not stream:
-            return str((await Runner.run(agent, "weather in Paris?")).final_output)
-        result = Runner.run_streamed(agent, "weather in Paris?")
-        async for _ in result.stream_events():
-            pass
-        return str(result.final_output)
+        # closed on the way out, so its connections do not outlive this event loop
+        async with AsyncOpenAI(base_url=gateway.url + "/v1", api_key="x", max_retries=0) as client:
+            model = OpenAIResponsesModel("openai/gpt-4o-mini", client)
+            agent = Agent(name="weather", instructions="Answer with the tool.", tools=[get_weather], model=model)
+            if not stream:
+                return str((await Runner.run(agent, "weather in Paris?")).final_output)
+            result = Runner.run_streamed(agent, "weather in Paris?")
+            async for _ in result.stream_events():
+                pass
+            return str(result.final_output)
 
     output = asyncio.run(run())
     assert output == "echo: weather in Paris?"

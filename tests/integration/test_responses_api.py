@@ -4,11 +4,12 @@ OpenAI's own ``Response`` schema."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import openai
 import pytest
 from openai import OpenAI
+from openai.types.responses import ResponseInputItemParam
 
 from tests.conftest import GatewayFactory, RunningGateway, translated_responses_env
 from tests.fakes.openai_fake import FakeOpenAI, completion
@@ -97,7 +98,8 @@ def test_function_tool_round_trip(gateway: RunningGateway, fake_openai: FakeOpen
     assert call.type == "function_call" and call.call_id == "call_1" and call.name == "get_weather"
     assert call.arguments == '{"city": "Paris"}' and call.status == "completed" and call.id
     second = sdk.responses.create(model=MODEL, tools=[WEATHER], input=[
-        {"role": "user", "content": "weather in Paris?"}, call.model_dump(exclude_unset=True),
+        {"role": "user", "content": "weather in Paris?"},
+        cast(ResponseInputItemParam, call.model_dump(exclude_unset=True)),  # pydantic's model_dump is dict[str, Any]
         {"type": "function_call_output", "call_id": "call_1", "output": "sunny"}])
     messages = fake_openai.last.body["messages"]
     assert messages[1] == {"role": "assistant", "content": None, "tool_calls": [

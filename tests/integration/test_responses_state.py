@@ -8,6 +8,7 @@ from typing import Any
 import openai
 import pytest
 from openai import OpenAI
+from openai.types.responses import Response, ResponseFunctionToolCall
 
 from tests.conftest import GatewayFactory, RunningGateway, translated_responses_env
 from tests.fakes.openai_fake import FakeOpenAI
@@ -36,6 +37,7 @@ def gateway(gateway_factory: GatewayFactory, fake_openai: FakeOpenAI) -> Running
 @pytest.mark.parametrize("stream", [False, True])
 def test_retrieve_list_items_and_delete(gateway: RunningGateway, stream: bool) -> None:
     sdk = client(gateway)
+    created: Response
     if stream:
         with sdk.responses.stream(model=MODEL, input="hello there", instructions="be kind") as events:
             created = events.get_final_response()
@@ -71,8 +73,10 @@ def test_previous_response_id_across_two_gateways(gateway_factory: GatewayFactor
     first_gateway.stop()
     second_gateway = gateway_factory(env=upstream(fake_openai), **shared)
     sdk = client(second_gateway)
+    function_call = call.output[0]
+    assert isinstance(function_call, ResponseFunctionToolCall)
     answer = sdk.responses.create(model=MODEL, previous_response_id=call.id, tools=[WEATHER], input=[
-        {"type": "function_call_output", "call_id": call.output[0].call_id, "output": "sunny"}])  # type: ignore[union-attr]
+        {"type": "function_call_output", "call_id": function_call.call_id, "output": "sunny"}])
     assert fake_openai.last.body["messages"] == [
         {"role": "user", "content": "weather in Paris?"},
         {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {
@@ -94,7 +98,7 @@ def test_previous_response_id_across_two_gateways(gateway_factory: GatewayFactor
 def test_store_false_and_unknown_previous_response(gateway: RunningGateway) -> None:
     sdk = client(gateway)
     unstored = sdk.responses.create(model=MODEL, input="x", store=False)
-    assert unstored.store is False
+    assert unstored.store is False  # type: ignore[attr-defined]  # returned, but not in openai's Response type
     with pytest.raises(openai.NotFoundError):
         sdk.responses.retrieve(unstored.id)
     response = gateway.http.post("/v1/responses", json={"model": MODEL, "input": "x",

@@ -102,9 +102,11 @@ def _locked(folder: Path) -> Iterator[None]:
 def _install_server(wheels: Path) -> None:
     """Install from ``wheels`` alone; build or download into it first what is missing (``--find-links``
     makes ``pip wheel`` reuse the compiled wheel when only dependencies are missing)."""
-    pip = [python(), "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    offline = [*pip, "install", "--quiet", "--no-index", "--find-links", wheels, SERVER_REQUIREMENT]
-    fill = [*pip, "wheel", "--quiet", "--find-links", wheels, "--wheel-dir", wheels, SERVER_REQUIREMENT]
+    pip: list[str | os.PathLike[str]] = [python(), "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    offline: list[str | os.PathLike[str]] = [*pip, "install", "--quiet", "--no-index", "--find-links", wheels,
+                                             SERVER_REQUIREMENT]
+    fill: list[str | os.PathLike[str]] = [*pip, "wheel", "--quiet", "--find-links", wheels, "--wheel-dir", wheels,
+                                          SERVER_REQUIREMENT]
     if not any(wheels.glob("llama_cpp_python-*.whl")):
         _run("building llama-cpp-python (compiles llama.cpp; minutes)", fill, BUILD_ENV)
     try:

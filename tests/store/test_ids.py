@@ -10,6 +10,7 @@ import json
 import logging
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def attempt_owners(engine: Engine) -> list[int]:
 
 
 def test_a_generator_never_goes_back_before_its_floor(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ids.time, "time", lambda: FROZEN)
+    monkeypatch.setattr(time, "time", lambda: FROZEN)
     now_ms = int(FROZEN * 1000) - 1_704_067_200_000
     ahead = Snowflake(5, floor_ms=now_ms + 50)
     assert ahead.next_id() >> 22 == now_ms + 51, "the floor's own millisecond may be used by the previous holder"
@@ -102,7 +103,7 @@ def test_a_different_record_with_a_taken_id_is_written_under_a_new_one(engine: E
 
 async def test_writers_with_colliding_machine_bits_keep_every_record(engine: Engine,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ids.time, "time", lambda: FROZEN)
+    monkeypatch.setattr(time, "time", lambda: FROZEN)
     one, two = Snowflake(1000), Snowflake(2024)
     minted = [(one.next_id(), two.next_id()) for _ in range(300)]
     assert all(a == b for a, b in minted), "same millisecond, same machine bits: the same ids"

@@ -23,6 +23,7 @@ from gateway.store.db import alembic_config, create_engine_for, normalize_url, p
 from gateway.store.models import ATTEMPTS, Base
 from gateway.store.records import RequestRecord
 from gateway.store.repository import ActivityFilters, ActivityRepository
+from gateway.store.spool import Rows
 from gateway.store.writer import InsertOutcome, RecordWriter, insert_rows
 
 BASE_TIME = dt.datetime(2024, 11, 24, 12, 0, tzinfo=dt.UTC)
@@ -300,7 +301,7 @@ async def test_writer_keeps_batch_while_database_is_down_and_writes_it_once(engi
     calls = {"n": 0}
     threads: set[int] = set()
 
-    def flaky(engine: Engine, rows: Sequence[Mapping[Table, Sequence[Mapping[str, Any]]]]) -> InsertOutcome:
+    def flaky(engine: Engine, rows: Sequence[Rows]) -> InsertOutcome:
         calls["n"] += 1
         threads.add(threading.get_ident())
         if calls["n"] <= 3:
@@ -324,8 +325,7 @@ async def test_writer_keeps_batch_while_database_is_down_and_writes_it_once(engi
 async def test_batch_committed_but_reported_failed_is_not_written_twice(engine: Engine) -> None:
     calls = {"n": 0}
 
-    def commit_then_fail(engine: Engine, rows: Sequence[Mapping[Table, Sequence[Mapping[str, Any]]]]
-                         ) -> InsertOutcome:
+    def commit_then_fail(engine: Engine, rows: Sequence[Rows]) -> InsertOutcome:
         calls["n"] += 1
         outcome = insert_rows(engine, rows)
         if calls["n"] == 1:

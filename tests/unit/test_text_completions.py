@@ -30,7 +30,7 @@ def call(**body: Any) -> Any:
 
 def test_a_prompt_becomes_one_user_message_per_chat_call() -> None:
     text = call(prompt=["a", "b"], max_tokens=5, stop="x", n=2, top_k=3)
-    assert [c.messages[0].parts[0].text for c in text.chats] == ["a", "b"]  # type: ignore[union-attr]
+    assert [c.messages[0].parts[0].text for c in text.chats] == ["a", "b"]
     assert text.chats[0].parameters == {p.NAME: "m", p.MAX_TOKENS: 5, p.N: 2, p.STOP: ["x"]}
     assert text.chats[0].extra == {"top_k": 3}
     assert text.body == {"prompt": ["a", "b"], "max_tokens": 5, "stop": "x", "n": 2, "top_k": 3}

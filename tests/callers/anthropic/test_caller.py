@@ -151,7 +151,7 @@ async def test_text_deltas_arrive_before_the_stream_ends(http: httpx.AsyncClient
     first = await anext(aiter(stream))
     assert isinstance(first, TextDelta) and first.text == "a"
     assert fake_anthropic.closed_streams == 0
-    await stream.aclose()  # type: ignore[attr-defined]
+    await stream.aclose()
 
 
 async def test_an_error_event_inside_the_stream_raises_mapped(http: httpx.AsyncClient,

@@ -199,7 +199,7 @@ async def test_deltas_arrive_before_the_stream_ends_and_early_close_releases_ups
     first = await anext(aiter(events))
     assert isinstance(first, TextDelta) and first.text == "a"
     assert time.monotonic() - started < 0.6
-    await events.aclose()  # type: ignore[attr-defined]
+    await events.aclose()
     for _ in range(100):
         if fake_cohere.closed_streams:
             break

@@ -16,7 +16,7 @@ def client(fake_cohere: FakeCohere) -> cohere.ClientV2:
 
 
 def test_sdk_chat(client: cohere.ClientV2, fake_cohere: FakeCohere) -> None:
-    response = client.chat(model="command-a-03-2025", messages=[{"role": "user", "content": "hi there"}])
+    response = client.chat(model="command-a-03-2025", messages=[cohere.UserChatMessageV2(content="hi there")])
     assert fake_cohere.last.path == "/v2/chat"
     assert response.finish_reason == "COMPLETE"
     assert response.message.content is not None
@@ -27,10 +27,11 @@ def test_sdk_chat(client: cohere.ClientV2, fake_cohere: FakeCohere) -> None:
 
 
 def test_sdk_chat_stream(client: cohere.ClientV2, caplog: pytest.LogCaptureFixture) -> None:
-    events = list(client.chat_stream(model="command-a-03-2025", messages=[{"role": "user", "content": "a b"}]))
+    events = list(client.chat_stream(model="command-a-03-2025", messages=[cohere.UserChatMessageV2(content="a b")]))
     types = [e.type for e in events]
     assert types[0] == "message-start" and types[-1] == "message-end"
-    text = "".join(e.delta.message.content.text for e in events if e.type == "content-delta")  # type: ignore[union-attr]
+    text = "".join(e.delta.message.content.text  # type: ignore[union-attr, misc]
+                   for e in events if e.type == "content-delta")
     assert text == "echo: a b"
     end = events[-1]
     assert end.delta.finish_reason == "COMPLETE"  # type: ignore[union-attr]
@@ -40,13 +41,13 @@ def test_sdk_chat_stream(client: cohere.ClientV2, caplog: pytest.LogCaptureFixtu
 
 def test_sdk_chat_stream_tool_calls(client: cohere.ClientV2) -> None:
     tool = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}
-    events = list(client.chat_stream(model="command-a-03-2025", messages=[{"role": "user", "content": "weather?"}],
+    events = list(client.chat_stream(model="command-a-03-2025", messages=[cohere.UserChatMessageV2(content="weather?")],
                                      tools=[tool], tool_choice="REQUIRED"))  # type: ignore[list-item]
     start = next(e for e in events if e.type == "tool-call-start")
     assert start.delta.message.tool_calls.function.name == "get_weather"  # type: ignore[union-attr]
     fragments = [e.delta.message.tool_calls.function.arguments  # type: ignore[union-attr]
                  for e in events if e.type in ("tool-call-start", "tool-call-delta")]
-    assert "".join(fragments) == '{"city": "Paris"}'
+    assert "".join(fragments) == '{"city": "Paris"}'  # type: ignore[arg-type]
     assert events[-1].delta.finish_reason == "TOOL_CALL"  # type: ignore[union-attr]
 
 

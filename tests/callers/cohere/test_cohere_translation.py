@@ -33,6 +33,12 @@ WEATHER = ToolDefinition("get_weather", "Weather by city",
                          {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]})
 
 
+def dotted(values: dict[str, Any]) -> dict[str, Any]:
+    """Dotted parameter names to pass as ``**kwargs``; typed ``Any`` so mypy does not check them against the
+    helpers' named arguments."""
+    return values
+
+
 def options(tools: tuple[ToolDefinition, ...] = (), **params: Any) -> ChatCompletionOptions:
     parameters = ModelParameters({"model.name": "command-a-03-2025", **params})
     return ChatCompletionOptions(RequestContext("req_1"), parameters, tool_definitions=tools)
@@ -70,21 +76,21 @@ def test_messages_translate_roles_images_tool_calls_and_results() -> None:
 
 
 def test_parameters_map_to_cohere_names() -> None:
-    sent = body(**{"model.temperature": "0.3", "model.top_p": 0.9, "model.top_k": 40, "model.max_tokens": 128,
+    sent = body(**dotted({"model.temperature": "0.3", "model.top_p": 0.9, "model.top_k": 40, "model.max_tokens": 128,
                    "model.stop": ["END", "STOP"], "model.seed": 7, "model.frequency_penalty": 0.1,
-                   "model.presence_penalty": 0.2})
+                   "model.presence_penalty": 0.2}))
     assert sent == {"model": "command-a-03-2025", "messages": [{"role": "user", "content": "hi"}], "stream": False,
                     "temperature": 0.3, "p": 0.9, "k": 40, "max_tokens": 128, "stop_sequences": ["END", "STOP"],
                     "seed": 7, "frequency_penalty": 0.1, "presence_penalty": 0.2}
 
 
 def test_seed_aliases_p_k_and_comma_separated_stop() -> None:
-    sent = body(**{"model.p": "0.5", "model.k": "3", "model.stop_sequences": "a,b"})
+    sent = body(**dotted({"model.p": "0.5", "model.k": "3", "model.stop_sequences": "a,b"}))
     assert (sent["p"], sent["k"], sent["stop_sequences"]) == (0.5, 3, ["a", "b"])
 
 
 def test_tools_and_tool_choice() -> None:
-    sent = body(tools=(WEATHER, ToolDefinition("noop")), **{"model.tool_choice": "required"})
+    sent = body(tools=(WEATHER, ToolDefinition("noop")), **dotted({"model.tool_choice": "required"}))
     assert sent["tools"] == [
         {"type": "function", "function": {"name": "get_weather", "description": "Weather by city",
                                           "parameters": WEATHER.parameters}},
@@ -92,40 +98,42 @@ def test_tools_and_tool_choice() -> None:
     ]
     assert sent["tool_choice"] == "REQUIRED"
     assert "strict_tools" not in sent
-    assert body(tools=(WEATHER,), **{"model.tool_choice": "none"})["tool_choice"] == "NONE"
-    assert "tool_choice" not in body(tools=(WEATHER,), **{"model.tool_choice": "auto"})
+    assert body(tools=(WEATHER,), **dotted({"model.tool_choice": "none"}))["tool_choice"] == "NONE"
+    assert "tool_choice" not in body(tools=(WEATHER,), **dotted({"model.tool_choice": "auto"}))
     strict = ToolDefinition("s", None, {"type": "object", "properties": {}}, strict=True)
     assert body(tools=(strict,))["strict_tools"] is True
 
 
 def test_named_tool_choice_is_refused_naming_the_field() -> None:
     with pytest.raises(UnsupportedParameterError) as caught:
-        body(tools=(WEATHER,), **{"model.tool_choice": {"type": "function", "function": {"name": "get_weather"}}})
+        body(tools=(WEATHER,),
+             **dotted({"model.tool_choice": {"type": "function", "function": {"name": "get_weather"}}}))
     assert caught.value.param == "tool_choice" and caught.value.status == 400
 
 
 def test_response_format_json_object_and_json_schema() -> None:
-    assert body(**{"model.response_format": {"type": "json_object"}})["response_format"] == {"type": "json_object"}
+    assert body(**dotted({"model.response_format": {"type": "json_object"}}))["response_format"] == {
+        "type": "json_object"}
     schema = {"type": "object", "properties": {"a": {"type": "string"}}}
-    sent = body(**{"model.response_format": {"type": "json_schema",
-                                             "json_schema": {"name": "x", "schema": schema, "strict": True}}})
+    sent = body(**dotted({"model.response_format": {"type": "json_schema",
+                                             "json_schema": {"name": "x", "schema": schema, "strict": True}}}))
     assert sent["response_format"] == {"type": "json_object", "json_schema": schema}
-    assert "response_format" not in body(**{"model.response_format": '{"type": "text"}'})
+    assert "response_format" not in body(**dotted({"model.response_format": '{"type": "text"}'}))
     with pytest.raises(UnsupportedParameterError):
-        body(**{"model.response_format": {"type": "grammar"}})
+        body(**dotted({"model.response_format": {"type": "grammar"}}))
 
 
 def test_thinking_and_reasoning_effort() -> None:
-    assert body(**{"model.thinking": {"type": "enabled", "token_budget": 2000}})["thinking"] == {
+    assert body(**dotted({"model.thinking": {"type": "enabled", "token_budget": 2000}}))["thinking"] == {
         "type": "enabled", "token_budget": 2000}
-    assert body(**{"model.thinking": '{"enabled": true, "budget_tokens": 512}'})["thinking"] == {
+    assert body(**dotted({"model.thinking": '{"enabled": true, "budget_tokens": 512}'}))["thinking"] == {
         "type": "enabled", "token_budget": 512}
-    assert body(**{"model.reasoning_effort": "none"})["thinking"] == {"type": "disabled"}
-    assert body(**{"model.reasoning_effort": "high"})["thinking"] == {"type": "enabled"}
+    assert body(**dotted({"model.reasoning_effort": "none"}))["thinking"] == {"type": "disabled"}
+    assert body(**dotted({"model.reasoning_effort": "high"}))["thinking"] == {"type": "enabled"}
     with pytest.raises(InvalidRequestError):
-        body(**{"model.thinking": {"type": "sometimes"}})
+        body(**dotted({"model.thinking": {"type": "sometimes"}}))
     with pytest.raises(InvalidRequestError):
-        body(**{"model.reasoning_effort": "extreme"})
+        body(**dotted({"model.reasoning_effort": "extreme"}))
 
 
 def test_response_text_tool_plan_thinking_usage_and_finish() -> None:

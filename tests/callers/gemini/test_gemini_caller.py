@@ -45,6 +45,12 @@ WEATHER = ToolDefinition("get_weather", "Weather", {"type": "object", "propertie
 RETRY_INFO = {"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "31s"}
 
 
+def dotted(values: dict[str, Any]) -> dict[str, Any]:
+    """Dotted parameter names to pass as ``**kwargs``; typed ``Any`` so mypy does not check them against the
+    helpers' named arguments."""
+    return values
+
+
 def context(http: httpx.AsyncClient, fake: FakeGemini, key: str = VALID_KEY) -> CallerContext:
     return CallerContext("gemini", http, Credential({"key": key, "base_url": fake.url}))
 
@@ -65,8 +71,8 @@ async def test_chat_sends_the_translated_body_and_parses_the_answer(http: httpx.
                                                                     fake_gemini: FakeGemini) -> None:
     hooks: list[Mapping[str, Any]] = []
     caller = SPEC.llm(context(http, fake_gemini))  # type: ignore[misc]
-    result = await caller.get_chat_completion(MESSAGES, chat_options(hooks=hooks, **{
-        "model.max_completion_tokens": 50, "model.temperature": 0.2, "model.stop": ["END"]}))
+    result = await caller.get_chat_completion(MESSAGES, chat_options(hooks=hooks, **dotted({
+        "model.max_completion_tokens": 50, "model.temperature": 0.2, "model.stop": ["END"]})))
     sent = fake_gemini.last
     assert (sent.method, sent.path) == ("POST", "/v1beta/models/gemini-2.5-flash:generateContent")
     assert sent.headers["x-goog-api-key"] == VALID_KEY and "authorization" not in sent.headers
@@ -83,7 +89,7 @@ async def test_chat_sends_the_translated_body_and_parses_the_answer(http: httpx.
 async def test_chat_with_a_forced_tool_returns_the_call(http: httpx.AsyncClient, fake_gemini: FakeGemini) -> None:
     caller = SPEC.llm(context(http, fake_gemini))  # type: ignore[misc]
     result = await caller.get_chat_completion(MESSAGES, chat_options(
-        (WEATHER,), **{"model.tool_choice": {"type": "function", "function": {"name": "get_weather"}}}))
+        (WEATHER,), **dotted({"model.tool_choice": {"type": "function", "function": {"name": "get_weather"}}})))
     sent = fake_gemini.last.body
     assert sent["tools"] == [{"functionDeclarations": [{"name": "get_weather", "description": "Weather",
                                                          "parameters": WEATHER.parameters}]}]

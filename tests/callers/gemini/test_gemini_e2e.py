@@ -8,6 +8,11 @@ import openai
 import orjson
 import pytest
 from openai import OpenAI
+from openai.types.chat import (
+    ChatCompletionAssistantMessageParam,
+    ChatCompletionMessageFunctionToolCall,
+    ChatCompletionToolMessageParam,
+)
 
 from tests.conftest import GatewayFactory, RunningGateway
 from tests.fakes.gemini_fake import (
@@ -97,6 +102,7 @@ def test_tool_calls_non_stream_and_the_follow_up_turn(gw: RunningGateway, fake_g
     choice = completion.choices[0]
     assert choice.finish_reason == "tool_calls" and choice.message.tool_calls is not None
     call = choice.message.tool_calls[0]
+    assert isinstance(call, ChatCompletionMessageFunctionToolCall)
     assert (call.id, call.function.name, orjson.loads(call.function.arguments)) == (
         "call_0", "get_weather", {"city": "Paris"})
     follow_up = [*MESSAGES, choice.message.model_dump(exclude_none=True),
@@ -129,10 +135,11 @@ def test_tool_calls_stream_with_a_thought_signature_round_trip(gw: RunningGatewa
     assert calls == {0: {"id": "call_0__thought__c2lnLWE=", "name": "get_weather", "arguments": '{"city":"Paris"}'},
                      1: {"id": "call_1", "name": "get_weather", "arguments": '{"city":"Rome"}'}}
     assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["tool_calls"]
-    assistant = {"role": "assistant", "content": None, "tool_calls": [
+    assistant: ChatCompletionAssistantMessageParam = {"role": "assistant", "content": None, "tool_calls": [
         {"id": v["id"], "type": "function", "function": {"name": v["name"], "arguments": v["arguments"]}}
         for _, v in sorted(calls.items())]}
-    results = [{"role": "tool", "tool_call_id": v["id"], "content": "sunny"} for _, v in sorted(calls.items())]
+    results: list[ChatCompletionToolMessageParam] = [{"role": "tool", "tool_call_id": v["id"], "content": "sunny"}
+                                                     for _, v in sorted(calls.items())]
     client(gw).chat.completions.create(model=MODEL, messages=[*MESSAGES, assistant, *results], tools=[WEATHER_TOOL])
     turns = fake_gemini.last.body["contents"]
     assert turns[1]["parts"][0]["thoughtSignature"] == "c2lnLWE=" and "thoughtSignature" not in turns[1]["parts"][1]

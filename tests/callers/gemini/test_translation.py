@@ -34,6 +34,12 @@ WEATHER = ToolDefinition("get_weather", "Weather for a city", {
 NO_ARGS = ToolDefinition("now", None, {"type": "object", "properties": {}})
 
 
+def dotted(values: dict[str, Any]) -> dict[str, Any]:
+    """Dotted parameter names to pass as ``**kwargs``; typed ``Any`` so mypy does not check them against the
+    helpers' named arguments."""
+    return values
+
+
 def build(messages: list[Message], tools: tuple[ToolDefinition, ...] = (), quirks: Quirks | None = None,
           **params: Any) -> dict[str, Any]:
     options = ChatCompletionOptions(RequestContext("r"), ModelParameters({"model.name": "gemini-2.5-flash", **params}),
@@ -93,8 +99,8 @@ def test_a_tool_result_for_an_unknown_call_is_a_400() -> None:
 
 
 def test_tools_are_sanitized_and_tool_choice_maps_to_function_calling_modes() -> None:
-    body = build([user("hi")], (WEATHER, NO_ARGS), **{"model.tool_choice": {
-        "type": "function", "function": {"name": "get_weather"}}})
+    body = build([user("hi")], (WEATHER, NO_ARGS), **dotted({"model.tool_choice": {
+        "type": "function", "function": {"name": "get_weather"}}}))
     assert body["tools"] == [{"functionDeclarations": [
         {"name": "get_weather", "description": "Weather for a city", "parameters": {
             "type": "object", "required": ["city"],
@@ -103,15 +109,15 @@ def test_tools_are_sanitized_and_tool_choice_maps_to_function_calling_modes() ->
         {"name": "now"}]}]
     assert body["toolConfig"] == {"functionCallingConfig": {"mode": "ANY", "allowedFunctionNames": ["get_weather"]}}
     for choice, mode in (("auto", "AUTO"), ("none", "NONE"), ("required", "ANY")):
-        got = build([user("hi")], (WEATHER,), **{"model.tool_choice": choice})
+        got = build([user("hi")], (WEATHER,), **dotted({"model.tool_choice": choice}))
         assert got["toolConfig"] == {"functionCallingConfig": {"mode": mode}}
 
 
 def test_generation_config_carries_every_sampling_parameter() -> None:
-    body = build([user("hi")], **{
+    body = build([user("hi")], **dotted({
         "model.temperature": "0.3", "model.top_p": 0.9, "model.top_k": 40, "model.max_completion_tokens": 256,
         "model.stop": ["END", "STOP"], "model.n": 2, "model.seed": 7, "model.presence_penalty": 0.1,
-        "model.frequency_penalty": 0.2, "model.response_format": {"type": "json_object"}})
+        "model.frequency_penalty": 0.2, "model.response_format": {"type": "json_object"}}))
     assert body["generationConfig"] == {
         "temperature": 0.3, "topP": 0.9, "topK": 40, "maxOutputTokens": 256, "stopSequences": ["END", "STOP"],
         "candidateCount": 2, "seed": 7, "presencePenalty": 0.1, "frequencyPenalty": 0.2,
@@ -121,7 +127,7 @@ def test_generation_config_carries_every_sampling_parameter() -> None:
 def test_json_schema_response_format_sends_a_sanitized_response_schema() -> None:
     fmt = {"type": "json_schema", "json_schema": {"name": "answer", "strict": True, "schema": {
         "type": "object", "additionalProperties": False, "properties": {"n": {"type": "integer"}}}}}
-    body = build([user("hi")], **{"model.response_format": fmt})
+    body = build([user("hi")], **dotted({"model.response_format": fmt}))
     assert body["generationConfig"] == {"responseMimeType": "application/json", "responseSchema": {
         "type": "object", "properties": {"n": {"type": "integer"}}}}
 

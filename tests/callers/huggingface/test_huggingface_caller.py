@@ -39,6 +39,12 @@ MESSAGES: list[Message] = [SystemMessage("Be brief.", role="developer"), UserMes
 WEATHER = ToolDefinition("get_weather", "Weather", {"type": "object", "properties": {"city": {"type": "string"}}})
 
 
+def dotted(values: dict[str, Any]) -> dict[str, Any]:
+    """Dotted parameter names to pass as ``**kwargs``; typed ``Any`` so mypy does not check them against the
+    helpers' named arguments."""
+    return values
+
+
 def context(http: httpx.AsyncClient, fake: FakeHuggingFace, key: str = VALID_TOKEN) -> CallerContext:
     return CallerContext("huggingface", http, Credential({"key": key, "base_url": fake.url + "/v1"}))
 
@@ -71,9 +77,9 @@ def test_urls_default_to_the_router_and_hub_and_follow_one_base_url_override() -
 
 async def test_chat_speaks_the_router_dialect(http: httpx.AsyncClient, fake_hf: FakeHuggingFace) -> None:
     caller = SPEC.llm(context(http, fake_hf))  # type: ignore[misc]
-    result = await caller.get_chat_completion(MESSAGES, chat_options(**{
+    result = await caller.get_chat_completion(MESSAGES, chat_options(**dotted({
         "model.max_completion_tokens": 64, "model.temperature": 0.3, "model.stop": ["END"], "model.seed": 7,
-        "model.response_format": {"type": "json_object"}}))
+        "model.response_format": {"type": "json_object"}})))
     sent = fake_hf.last
     assert sent.path == "/v1/chat/completions"
     assert sent.headers["authorization"] == f"Bearer {VALID_TOKEN}"
@@ -89,7 +95,8 @@ async def test_chat_speaks_the_router_dialect(http: httpx.AsyncClient, fake_hf: 
 async def test_chat_sends_tools_and_a_named_tool_choice(http: httpx.AsyncClient, fake_hf: FakeHuggingFace) -> None:
     caller = SPEC.llm(context(http, fake_hf))  # type: ignore[misc]
     choice = {"type": "function", "function": {"name": "get_weather"}}
-    result = await caller.get_chat_completion(MESSAGES, chat_options((WEATHER,), **{"model.tool_choice": choice}))
+    result = await caller.get_chat_completion(MESSAGES,
+                                              chat_options((WEATHER,), **dotted({"model.tool_choice": choice})))
     assert fake_hf.last.body["tool_choice"] == choice
     assert fake_hf.last.body["tools"][0] == {"type": "function", "function": {
         "name": "get_weather", "description": "Weather", "parameters": WEATHER.parameters}}
@@ -161,8 +168,8 @@ async def test_upstream_errors_map_by_status(http: httpx.AsyncClient, fake_hf: F
 
 async def test_embeddings_call_feature_extraction(http: httpx.AsyncClient, fake_hf: FakeHuggingFace) -> None:
     caller = SPEC.embedding(context(http, fake_hf))  # type: ignore[misc]
-    result = await caller.get_embedding(["a", "b c"], embedding_options(**{"model.normalize": "true",
-                                                                           "model.truncate": True}))
+    result = await caller.get_embedding(["a", "b c"], embedding_options(**dotted({"model.normalize": "true",
+                                                                           "model.truncate": True})))
     sent = fake_hf.last
     assert sent.path == "/hf-inference/models/BAAI/bge-small-en-v1.5/pipeline/feature-extraction"
     assert sent.headers["authorization"] == f"Bearer {VALID_TOKEN}"

@@ -4,7 +4,7 @@ the real formats (the SDK parses every answer into its typed objects)."""
 from __future__ import annotations
 
 import pytest
-from huggingface_hub import HfApi, InferenceClient
+from huggingface_hub import ChatCompletionInputStreamOptions, HfApi, InferenceClient
 from huggingface_hub.errors import HfHubHTTPError
 
 from tests.fakes.huggingface_fake import VALID_TOKEN, FakeHuggingFace
@@ -27,7 +27,7 @@ def test_sdk_chat_completion(fake_hf: FakeHuggingFace) -> None:
 def test_sdk_chat_completion_stream(fake_hf: FakeHuggingFace) -> None:
     client = InferenceClient(base_url=fake_hf.url + "/v1", api_key=VALID_TOKEN)
     chunks = list(client.chat_completion(MESSAGES, model=MODEL, stream=True,
-                                         stream_options={"include_usage": True}))
+                                         stream_options=ChatCompletionInputStreamOptions(include_usage=True)))
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == "echo: hi there"
     assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"

@@ -43,6 +43,12 @@ WEATHER_Q: list[Message] = [UserMessage((TextPart("weather in Paris?"),))]
 WEATHER = ToolDefinition("get_weather", "Weather", {"type": "object", "properties": {"city": {"type": "string"}}})
 
 
+def dotted(values: dict[str, Any]) -> dict[str, Any]:
+    """Dotted parameter names to pass as ``**kwargs``; typed ``Any`` so mypy does not check them against the
+    helpers' named arguments."""
+    return values
+
+
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeMiniMax]:
     server = FakeMiniMax().start()
@@ -77,8 +83,8 @@ async def collect(events: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
 async def test_chat_strips_think_into_reasoning_and_sends_minimax_fields(http: httpx.AsyncClient,
                                                                         fake: FakeMiniMax) -> None:
     caller = SPEC.llm(context(http, fake))  # type: ignore[misc]
-    result = await caller.get_chat_completion(HELLO, chat_options(**{
-        "model.temperature": 0, "model.max_completion_tokens": 64, "model.stop": ["END"]}))
+    result = await caller.get_chat_completion(HELLO, chat_options(**dotted({
+        "model.temperature": 0, "model.max_completion_tokens": 64, "model.stop": ["END"]})))
     sent = fake.last
     assert (sent.path, sent.headers["authorization"]) == ("/v1/chat/completions", f"Bearer {VALID_KEY}")
     assert sent.body == {"model": "MiniMax-M2", "messages": [{"role": "user", "content": "hello there"}],
@@ -91,7 +97,7 @@ async def test_chat_strips_think_into_reasoning_and_sends_minimax_fields(http: h
 
 async def test_chat_with_reasoning_split(http: httpx.AsyncClient, fake: FakeMiniMax) -> None:
     caller = SPEC.llm(context(http, fake))  # type: ignore[misc]
-    result = await caller.get_chat_completion(HELLO, chat_options(**{"model.reasoning_split": True}))
+    result = await caller.get_chat_completion(HELLO, chat_options(**dotted({"model.reasoning_split": True})))
     assert fake.last.body["reasoning_split"] is True
     assert (result.choices[0].content, result.choices[0].reasoning) == ("echo: hello there", THINKING)
 
@@ -122,7 +128,8 @@ async def test_stream_routes_think_to_reasoning_deltas_and_takes_usage_from_the_
 
 async def test_stream_with_reasoning_split(http: httpx.AsyncClient, fake: FakeMiniMax) -> None:
     caller = SPEC.llm(context(http, fake))  # type: ignore[misc]
-    events = await collect(caller.stream_chat_completion(HELLO, chat_options(**{"model.reasoning_split": True})))
+    events = await collect(caller.stream_chat_completion(
+        HELLO, chat_options(**dotted({"model.reasoning_split": True}))))
     assert [e.text for e in events if isinstance(e, ReasoningDelta)] == ["The user", " greets me."]
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "echo: hello there"
 

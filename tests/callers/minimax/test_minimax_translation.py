@@ -39,6 +39,12 @@ WEATHER = ToolDefinition("get_weather", "Weather", {"type": "object", "propertie
 CONTENT = "<think>\nThe user greets me.\n</think>\n\nHello <b>there</b>"
 
 
+def dotted(values: dict[str, Any]) -> dict[str, Any]:
+    """Dotted parameter names to pass as ``**kwargs``; typed ``Any`` so mypy does not check them against the
+    helpers' named arguments."""
+    return values
+
+
 def pieces_of(text: str, cuts: tuple[int, ...]) -> list[str]:
     bounds = [0, *cuts, len(text)]
     return [text[a:b] for a, b in itertools.pairwise(bounds)]
@@ -97,9 +103,9 @@ def test_request_translation() -> None:
         AssistantMessage(None, (ToolCall("call_1", "get_weather", '{"city":"Paris"}'),)),
         ToolMessage("call_1", "18C"),
     ]
-    body = to_minimax_chat(messages, options((WEATHER, ToolDefinition("noop")), **{
+    body = to_minimax_chat(messages, options((WEATHER, ToolDefinition("noop")), **dotted({
         "model.temperature": 0, "model.top_p": 0.9, "model.max_completion_tokens": 100, "model.stop": "END",
-        "model.tool_choice": "auto", "model.thinking": {"type": "disabled"}, "model.reasoning_split": True}),
+        "model.tool_choice": "auto", "model.thinking": {"type": "disabled"}, "model.reasoning_split": True})),
         stream=True)
     assert body == {
         "model": "MiniMax-M2",
@@ -124,18 +130,18 @@ def test_request_translation() -> None:
 
 @pytest.mark.parametrize(("given", "sent"), [(-1, 0.01), (0, 0.01), (0.5, 0.5), (1, 1.0), (1.7, 1.0)])
 def test_temperature_is_clamped_into_minimax_range(given: float, sent: float) -> None:
-    assert to_minimax_chat([], options(**{"model.temperature": given}), stream=False)["temperature"] == sent
+    assert to_minimax_chat([], options(**dotted({"model.temperature": given})), stream=False)["temperature"] == sent
 
 
 def test_tool_choice_none_withholds_tools_and_forcing_a_tool_is_refused() -> None:
-    body = to_minimax_chat([], options((WEATHER,), **{"model.tool_choice": "none"}), stream=False)
+    body = to_minimax_chat([], options((WEATHER,), **dotted({"model.tool_choice": "none"})), stream=False)
     assert "tools" not in body and "tool_choice" not in body
     for choice in ("required", {"type": "function", "function": {"name": "get_weather"}}):
         with pytest.raises(UnsupportedParameterError):
-            to_minimax_chat([], options((WEATHER,), **{"model.tool_choice": choice}), stream=False)
+            to_minimax_chat([], options((WEATHER,), **dotted({"model.tool_choice": choice})), stream=False)
     with pytest.raises(InvalidRequestError):
-        to_minimax_chat([], options(**{"model.thinking": ["x"]}), stream=False)
-    assert to_minimax_chat([], options(**{"model.thinking": "adaptive"}), stream=False)["thinking"] == {
+        to_minimax_chat([], options(**dotted({"model.thinking": ["x"]})), stream=False)
+    assert to_minimax_chat([], options(**dotted({"model.thinking": "adaptive"})), stream=False)["thinking"] == {
         "type": "adaptive"}
 
 

@@ -44,6 +44,12 @@ WEATHER = ToolDefinition("get_weather", "Weather", {"type": "object", "propertie
 TIME = ToolDefinition("get_time", "Time", {"type": "object", "properties": {"city": {"type": "string"}}})
 
 
+def dotted(values: dict[str, Any]) -> dict[str, Any]:
+    """Dotted parameter names to pass as ``**kwargs``; typed ``Any`` so mypy does not check them against the
+    helpers' named arguments."""
+    return values
+
+
 @pytest.fixture(scope="module")
 def fake() -> Iterator[FakeMistral]:
     server = FakeMistral().start()
@@ -79,9 +85,9 @@ async def collect(stream: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
 async def test_chat_sends_mistral_fields_and_counts_tokens_the_right_way_round(
         http: httpx.AsyncClient, fake: FakeMistral) -> None:
     caller = SPEC.llm(context(http, fake))  # type: ignore[misc]
-    result = await caller.get_chat_completion(MESSAGES, chat_options(**{
+    result = await caller.get_chat_completion(MESSAGES, chat_options(**dotted({
         "model.max_completion_tokens": 50, "model.temperature": 0.2, "model.stop": ["END"], "model.seed": 3,
-        "model.response_format": {"type": "json_object"}}))
+        "model.response_format": {"type": "json_object"}})))
     sent = fake.last
     assert (sent.method, sent.path) == ("POST", "/v1/chat/completions")
     assert sent.headers["authorization"] == f"Bearer {VALID_KEY}"
@@ -107,7 +113,8 @@ async def test_tool_call_round_trip_with_foreign_ids_is_accepted(http: httpx.Asy
 
 async def test_non_stream_tool_calls(http: httpx.AsyncClient, fake: FakeMistral) -> None:
     caller = SPEC.llm(context(http, fake))  # type: ignore[misc]
-    result = await caller.get_chat_completion(MESSAGES, chat_options((WEATHER,), **{"model.tool_choice": "required"}))
+    result = await caller.get_chat_completion(
+        MESSAGES, chat_options((WEATHER,), **dotted({"model.tool_choice": "required"})))
     assert fake.last.body["tool_choice"] == "any"
     choice = result.choices[0]
     assert choice.finish_reason == "tool_calls" and choice.content is None
@@ -116,7 +123,8 @@ async def test_non_stream_tool_calls(http: httpx.AsyncClient, fake: FakeMistral)
 
 async def test_stream_text_reasoning_and_usage(http: httpx.AsyncClient, fake: FakeMistral) -> None:
     caller = SPEC.llm(context(http, fake))  # type: ignore[misc]
-    events = await collect(caller.stream_chat_completion(MESSAGES, chat_options(**{"model.reasoning_effort": "high"})))
+    events = await collect(caller.stream_chat_completion(
+        MESSAGES, chat_options(**dotted({"model.reasoning_effort": "high"}))))
     assert fake.last.body["stream"] is True and "stream_options" not in fake.last.body
     assert [e.text for e in events if isinstance(e, ReasoningDelta)] == ["Let me think."]
     assert [e.text for e in events if isinstance(e, TextDelta)] == ["echo: ", "hello ", "world"]
@@ -130,7 +138,7 @@ async def test_stream_text_reasoning_and_usage(http: httpx.AsyncClient, fake: Fa
 async def test_stream_tool_calls_arrive_once_each_and_complete(http: httpx.AsyncClient, fake: FakeMistral) -> None:
     caller = SPEC.llm(context(http, fake))  # type: ignore[misc]
     events = await collect(caller.stream_chat_completion(
-        MESSAGES, chat_options((WEATHER, TIME), **{"model.tool_choice": "required"})))
+        MESSAGES, chat_options((WEATHER, TIME), **dotted({"model.tool_choice": "required"}))))
     calls = [(e.position, e.tool_call.id, e.tool_call.name, e.tool_call.arguments)
              for e in events if isinstance(e, ToolCallEvent)]
     assert calls == [(0, "aB3xK9mP2", "get_weather", '{"city": "Paris"}'),
@@ -179,7 +187,7 @@ async def test_auth_failure_and_validation_errors(http: httpx.AsyncClient, fake:
     ]}))
     with pytest.raises(InvalidRequestError) as caught:
         await SPEC.llm(context(http, fake)).get_chat_completion(  # type: ignore[misc]
-            MESSAGES, chat_options(**{"model.temperature": 3}))
+            MESSAGES, chat_options(**dotted({"model.temperature": 3})))
     assert caught.value.param == "temperature" and "less than or equal" in caught.value.message
 
 

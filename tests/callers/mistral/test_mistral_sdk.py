@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 from mistralai.client import Mistral
-from mistralai.client.models import TextChunk, ThinkChunk
+from mistralai.client.models import TextChunk, ThinkChunk, UserMessageTypedDict
 
 from tests.fakes.mistral_fake import VALID_KEY, FakeMistral
 
+HI: list[UserMessageTypedDict] = [{"role": "user", "content": "hi"}]
 TOOLS: Any = [{"type": "function", "function": {"name": "get_weather", "description": "Weather",
                                                 "parameters": {"type": "object", "properties": {}}}}]
 
@@ -32,7 +33,7 @@ def sdk(fake: FakeMistral) -> Mistral:
 
 
 def test_chat_complete(fake: FakeMistral) -> None:
-    response = sdk(fake).chat.complete(model="mistral-small-latest", messages=[{"role": "user", "content": "hi"}],
+    response = sdk(fake).chat.complete(model="mistral-small-latest", messages=HI,
                                        random_seed=1, max_tokens=20)
     assert response.choices[0].message is not None
     assert response.choices[0].message.content == "echo: hi"
@@ -42,7 +43,7 @@ def test_chat_complete(fake: FakeMistral) -> None:
 
 
 def test_chat_complete_reasoning_chunks(fake: FakeMistral) -> None:
-    response = sdk(fake).chat.complete(model="mistral-small-latest", messages=[{"role": "user", "content": "hi"}],
+    response = sdk(fake).chat.complete(model="mistral-small-latest", messages=HI,
                                        reasoning_effort="high")
     assert response.choices[0].message is not None
     content = response.choices[0].message.content
@@ -52,17 +53,18 @@ def test_chat_complete_reasoning_chunks(fake: FakeMistral) -> None:
 
 
 def test_chat_tool_calls(fake: FakeMistral) -> None:
-    response = sdk(fake).chat.complete(model="mistral-small-latest", messages=[{"role": "user", "content": "hi"}],
+    response = sdk(fake).chat.complete(model="mistral-small-latest", messages=HI,
                                        tools=TOOLS, tool_choice="any")
     message = response.choices[0].message
     assert message is not None and message.tool_calls is not None
+    assert isinstance(message.tool_calls, list)
     call = message.tool_calls[0]
     assert (call.id, call.function.name, call.function.arguments) == ("aB3xK9mP2", "get_weather", '{"city": "Paris"}')
     assert response.choices[0].finish_reason == "tool_calls"
 
 
 def test_chat_stream(fake: FakeMistral) -> None:
-    events = list(sdk(fake).chat.stream(model="mistral-small-latest", messages=[{"role": "user", "content": "hi"}]))
+    events = list(sdk(fake).chat.stream(model="mistral-small-latest", messages=HI))
     text = "".join(e.data.choices[0].delta.content for e in events
                    if isinstance(e.data.choices[0].delta.content, str))
     assert text == "echo: hi"
@@ -72,7 +74,7 @@ def test_chat_stream(fake: FakeMistral) -> None:
 
 
 def test_chat_stream_tool_calls(fake: FakeMistral) -> None:
-    events = list(sdk(fake).chat.stream(model="mistral-small-latest", messages=[{"role": "user", "content": "hi"}],
+    events = list(sdk(fake).chat.stream(model="mistral-small-latest", messages=HI,
                                         tools=TOOLS, tool_choice="any"))
     calls = [c for e in events for c in (e.data.choices[0].delta.tool_calls or [])]
     assert [(c.id, c.function.name) for c in calls] == [("aB3xK9mP2", "get_weather")]

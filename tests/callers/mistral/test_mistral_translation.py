@@ -30,6 +30,12 @@ from gateway.errors import InvalidRequestError, RateLimitError, UnsupportedParam
 WEATHER = ToolDefinition("get_weather", "Weather", {"type": "object", "properties": {"city": {"type": "string"}}})
 
 
+def dotted(values: dict[str, Any]) -> dict[str, Any]:
+    """Dotted parameter names to pass as ``**kwargs``; typed ``Any`` so mypy does not check them against the
+    helpers' named arguments."""
+    return values
+
+
 def options(tools: tuple[ToolDefinition, ...] = (), **params: Any) -> ChatCompletionOptions:
     return ChatCompletionOptions(RequestContext("r"), ModelParameters({"model.name": "mistral-small-latest", **params}),
                                  tool_definitions=tools)
@@ -79,12 +85,12 @@ def test_foreign_tool_call_ids_map_to_stable_valid_ids() -> None:
 
 
 def test_parameters_use_mistral_names() -> None:
-    body = to_mistral_chat([UserMessage((TextPart("hi"),))], options(**{
+    body = to_mistral_chat([UserMessage((TextPart("hi"),))], options(**dotted({
         "model.temperature": "0.3", "model.top_p": 0.9, "model.max_completion_tokens": 64, "model.seed": 7,
         "model.stop": "END,STOP", "model.presence_penalty": 0.1, "model.frequency_penalty": 0.2, "model.n": 2,
         "model.parallel_tool_calls": False, "model.reasoning_effort": "high", "model.safe_prompt": "true",
         "model.prompt_mode": "reasoning", "model.tool_choice": "required",
-        "model.response_format": {"type": "json_object"}}), stream=True)
+        "model.response_format": {"type": "json_object"}})), stream=True)
     assert body == {
         "model": "mistral-small-latest", "messages": [{"role": "user", "content": "hi"}], "temperature": 0.3,
         "top_p": 0.9, "presence_penalty": 0.1, "frequency_penalty": 0.2, "n": 2, "random_seed": 7,
@@ -101,21 +107,21 @@ def test_parameters_use_mistral_names() -> None:
      {"type": "function", "function": {"name": "get_weather"}}),
 ])
 def test_tool_choice(choice: Any, expected: Any) -> None:
-    body = to_mistral_chat([UserMessage((TextPart("hi"),))], options((WEATHER,), **{"model.tool_choice": choice}),
-                           stream=False)
+    body = to_mistral_chat([UserMessage((TextPart("hi"),))],
+                           options((WEATHER,), **dotted({"model.tool_choice": choice})), stream=False)
     assert body["tool_choice"] == expected
 
 
 def test_json_schema_response_format_and_bad_values() -> None:
     schema = {"type": "object", "properties": {"a": {"type": "string"}}}
-    body = to_mistral_chat([UserMessage((TextPart("hi"),))], options(**{"model.response_format": {
-        "type": "json_schema", "json_schema": {"name": "out", "schema": schema, "strict": True}}}), stream=False)
+    body = to_mistral_chat([UserMessage((TextPart("hi"),))], options(**dotted({"model.response_format": {
+        "type": "json_schema", "json_schema": {"name": "out", "schema": schema, "strict": True}}})), stream=False)
     assert body["response_format"] == {"type": "json_schema",
                                        "json_schema": {"name": "out", "schema": schema, "strict": True}}
     with pytest.raises(UnsupportedParameterError):
-        to_mistral_chat([], options(**{"model.response_format": {"type": "grammar"}}), stream=False)
+        to_mistral_chat([], options(**dotted({"model.response_format": {"type": "grammar"}})), stream=False)
     with pytest.raises(InvalidRequestError):
-        to_mistral_chat([], options(**{"model.tool_choice": "sometimes"}), stream=False)
+        to_mistral_chat([], options(**dotted({"model.tool_choice": "sometimes"})), stream=False)
 
 
 def test_base_url_with_or_without_v1() -> None:

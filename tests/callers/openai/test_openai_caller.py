@@ -31,6 +31,12 @@ MESSAGES: list[Message] = [UserMessage((TextPart("hello world"),))]
 WEATHER = ToolDefinition("get_weather", "Weather", {"type": "object", "properties": {"city": {"type": "string"}}})
 
 
+def dotted(values: dict[str, Any]) -> dict[str, Any]:
+    """Dotted parameter names to pass as ``**kwargs``; typed ``Any`` so mypy does not check them against the
+    helpers' named arguments."""
+    return values
+
+
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient() as client:
@@ -53,9 +59,9 @@ async def collect(stream: AsyncIterator[StreamEvent]) -> list[StreamEvent]:
 async def test_chat_sends_the_translated_body_and_parses_usage(http: httpx.AsyncClient,
                                                                fake_openai: FakeOpenAI) -> None:
     caller = SPEC.llm(context(http, fake_openai))  # type: ignore[misc]
-    result = await caller.get_chat_completion(MESSAGES, chat_options(**{
+    result = await caller.get_chat_completion(MESSAGES, chat_options(**dotted({
         "model.max_completion_tokens": 50, "model.temperature": 0.2, "model.stop": ["END"],
-        "model.response_format": {"type": "json_object"}}))
+        "model.response_format": {"type": "json_object"}})))
     sent = fake_openai.last
     assert sent.path == "/v1/chat/completions"
     assert sent.headers["authorization"] == f"Bearer {VALID_KEY}"

@@ -36,6 +36,12 @@ MODEL = "meta/meta-llama-3-8b-instruct"
 MESSAGES: list[Message] = [SystemMessage("Be brief."), UserMessage((TextPart("hello world"),))]
 
 
+def dotted(values: dict[str, Any]) -> dict[str, Any]:
+    """Dotted parameter names to pass as ``**kwargs``; typed ``Any`` so mypy does not check them against the
+    helpers' named arguments."""
+    return values
+
+
 def context(http: httpx.AsyncClient, fake: FakeReplicate, key: str = VALID_TOKEN,
             timeouts: Timeouts | None = None) -> CallerContext:
     return CallerContext("replicate", http, Credential({"key": key, "base_url": fake.url}), timeouts or Timeouts())
@@ -59,8 +65,8 @@ def stream_answer(frames: list[bytes]) -> Scripted:
 
 async def test_chat_creates_an_official_model_prediction_in_sync_mode(http: httpx.AsyncClient,
                                                                       fake_replicate: FakeReplicate) -> None:
-    result = await caller(http, fake_replicate).get_chat_completion(MESSAGES, chat_options(**{
-        "model.max_completion_tokens": 64, "model.temperature": 0.2, "model.stop": ["END"]}))
+    result = await caller(http, fake_replicate).get_chat_completion(MESSAGES, chat_options(**dotted({
+        "model.max_completion_tokens": 64, "model.temperature": 0.2, "model.stop": ["END"]})))
     sent = fake_replicate.last
     assert (sent.method, sent.path) == ("POST", "/v1/models/meta/meta-llama-3-8b-instruct/predictions")
     assert sent.headers["authorization"] == f"Bearer {VALID_TOKEN}"

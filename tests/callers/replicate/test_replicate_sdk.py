@@ -4,7 +4,7 @@ real prediction and SSE formats (the SDK parses them into its typed objects)."""
 from __future__ import annotations
 
 import pytest
-import replicate
+from replicate.client import Client
 from replicate.exceptions import ReplicateError
 
 from tests.fakes.replicate_fake import VALID_TOKEN, FakeReplicate
@@ -12,8 +12,8 @@ from tests.fakes.replicate_fake import VALID_TOKEN, FakeReplicate
 MODEL = "meta/meta-llama-3-8b-instruct"
 
 
-def sdk(fake: FakeReplicate, token: str = VALID_TOKEN) -> replicate.Client:
-    client = replicate.Client(api_token=token, base_url=fake.url)
+def sdk(fake: FakeReplicate, token: str = VALID_TOKEN) -> Client:
+    client = Client(api_token=token, base_url=fake.url)
     client.poll_interval = 0.01
     return client
 

@@ -10,6 +10,7 @@ import openai
 import orjson
 import pytest
 from openai import OpenAI
+from openai.types.chat import ChatCompletionMessageFunctionToolCall
 
 from tests.conftest import GatewayFactory, RunningGateway
 from tests.fakes.gemini_fake import candidate, function_call, google_error, response, stream_answer, usage
@@ -70,6 +71,7 @@ def test_tool_calls_non_stream_and_stream(gw: RunningGateway, fake_vertex: FakeV
                                              tool_choice="required")
     assert fake_vertex.last.body["toolConfig"] == {"functionCallingConfig": {"mode": "ANY"}}
     call = (completion.choices[0].message.tool_calls or [])[0]
+    assert isinstance(call, ChatCompletionMessageFunctionToolCall)
     assert (completion.choices[0].finish_reason, call.id, call.function.name) == ("tool_calls", "call_0", "get_weather")
     fake_vertex.enqueue(stream_answer(sse([
         response(candidate([function_call("get_weather", {"city": "Oslo"})], None), usage_metadata=usage(9, 4)),
