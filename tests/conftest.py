@@ -10,9 +10,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from gateway.store.db import create_engine_for, run_migrations
 from tests.fakes.openai_fake import VALID_KEY, FakeOpenAI
 from tests.fakes.server import ServerThread
 from tests.postgres import module_postgres_url, postgres_url
@@ -36,6 +38,17 @@ def _no_network() -> Iterator[None]:
     socket.socket.connect = _loopback_only  # type: ignore[method-assign]
     yield
     socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def migrated_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An engine on a database migrated to the latest schema: a fresh SQLite file, then a fresh
+    PostgreSQL database (``postgres_url``)."""
+    url = f"sqlite:///{tmp_path}/gateway.db" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    run_migrations(url)
+    engine = create_engine_for(url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture

@@ -20,9 +20,10 @@ import asyncio
 import contextlib
 import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
+import orjson
 
 from gateway.callers.base import AIOptions
 from gateway.callers.http import ServerSentEvent, iter_sse, malformed, transport_error
@@ -80,6 +81,17 @@ async def drain(events: AsyncIterator[ServerSentEvent], *, seconds: float = DRAI
     if close is not None:
         with contextlib.suppress(Exception):
             await close()
+
+
+def event_object(data: str | bytes, provider: str) -> dict[str, Any]:
+    """One stream event's JSON object; a malformed-response ``UpstreamError`` otherwise."""
+    try:
+        event = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise malformed(provider, "a stream event is not JSON") from exc
+    if not isinstance(event, dict):
+        raise malformed(provider, "a stream event is not an object")
+    return event
 
 
 def truncated(provider: str, awaiting: str) -> UpstreamError:

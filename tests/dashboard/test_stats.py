@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
 from gateway.api.routes.dashboard import auto_bucket_seconds
-from gateway.store.db import create_engine_for, run_migrations
+from gateway.store.db import create_engine_for
 from gateway.store.stats import StatsRepository, StatsWindow, percentile
 from tests.conftest import GatewayFactory
 from tests.dashboard.seed import cost_metrics, insert, record_row
@@ -19,13 +17,9 @@ T0 = dt.datetime(2025, 3, 1, 10, 0, tzinfo=dt.UTC)
 WINDOW = StatsWindow(since=T0, until=T0 + dt.timedelta(minutes=3), bucket_seconds=60)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path}/stats.db" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    run_migrations(url)
-    engine = create_engine_for(url)
-    yield engine
-    engine.dispose()
+@pytest.fixture
+def engine(migrated_engine: Engine) -> Engine:
+    return migrated_engine
 
 
 def seed_known(engine: Engine) -> None:

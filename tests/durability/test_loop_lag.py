@@ -18,14 +18,13 @@ import gc
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from gateway.store.db import create_engine_for, run_migrations
 from gateway.store.spool import Rows, Spool
 from gateway.store.writer import InsertOutcome, RecordWriter, insert_rows
 from tests.durability.records import BASE_ID, make_record
@@ -38,13 +37,9 @@ BATCH = 500
 MAX_LAG = 0.005
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path}/gateway.db" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    run_migrations(url)
-    engine = create_engine_for(url)
-    yield engine
-    engine.dispose()
+@pytest.fixture
+def engine(migrated_engine: Engine) -> Engine:
+    return migrated_engine
 
 
 class StalledDatabase:
@@ -153,11 +148,11 @@ async def test_a_full_buffer_with_the_database_stalled_does_not_block_the_loop(
     gc.collect()
     gc.disable()  # a collection pauses for the whole process's heap, whoever allocates; the writer makes no cycles
     meter = LagMeter()
-    meter.start()
     try:
-        for record in records[:FIRST_BURST]:  # more than the buffer holds, at once
-            writer.submit(record)
+        for record in records[:FIRST_BURST]:  # more than the buffer holds, at once (the loop is busy
+            writer.submit(record)             # submitting, so the lag is measured from the next bursts)
         await asyncio.sleep(0.004)
+        meter.start()
         for start in range(FIRST_BURST, RECORDS, BURST):
             for record in records[start : start + BURST]:
                 writer.submit(record)

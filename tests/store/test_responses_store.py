@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
-from gateway.store.db import create_engine_for, run_migrations
+from gateway.store.db import create_engine_for
 from gateway.store.responses import ResponseStore, StoredResponse
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path}/gateway.db" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    run_migrations(url)
-    engine = create_engine_for(url)
-    yield engine
-    engine.dispose()
+@pytest.fixture
+def engine(migrated_engine: Engine) -> Engine:
+    return migrated_engine
 
 
 def stored(response_id: str, text: str = "hi") -> StoredResponse:

@@ -7,7 +7,7 @@ import asyncio
 import datetime as dt
 import logging
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 
 from gateway.core import metrics as m
 from gateway.core.results import Usage
-from gateway.store.db import create_engine_for, run_migrations
+from gateway.store.db import create_engine_for
 from gateway.store.records import Attempt, RequestRecord
 from gateway.store.repository import ActivityRepository
 from gateway.store.spool import Rows, Spool, decode, encode
@@ -29,13 +29,9 @@ BASE_TIME = dt.datetime(2024, 11, 24, 12, 0, tzinfo=dt.UTC)
 FAST: dict[str, Any] = {"flush_interval": 0.01, "retry_initial": 0.01, "retry_max": 0.05}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path}/gateway.db" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    run_migrations(url)
-    engine = create_engine_for(url)
-    yield engine
-    engine.dispose()
+@pytest.fixture
+def engine(migrated_engine: Engine) -> Engine:
+    return migrated_engine
 
 
 class Database:

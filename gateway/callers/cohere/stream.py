@@ -16,11 +16,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import orjson
-
 from gateway.callers.cohere.response import finish_reason, usage_from_cohere
 from gateway.callers.cohere.wire import obj
-from gateway.callers.http import ServerSentEvent, malformed
+from gateway.callers.http import ServerSentEvent
+from gateway.callers.streams import event_object
 from gateway.core.messages import ToolCall
 from gateway.core.results import (
     ChatResult,
@@ -153,16 +152,6 @@ class StreamAccumulator:
         return ChatResult(choices=(choice,), usage=self.usage, provider_request_id=self.id)
 
 
-def parse_event(data: str, provider: str) -> dict[str, Any]:
-    """One event's JSON object; raises ``UpstreamError`` (malformed) otherwise."""
-    try:
-        event = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise malformed(provider, "a stream event is not JSON") from exc
-    if not isinstance(event, dict):
-        raise malformed(provider, "a stream event is not an object")
-    return event
-
 
 class ChatDecoder:
     """The ``StreamDecoder`` of a v2 Chat stream (for ``relay_stream``): ``message-end`` ends it (so
@@ -177,7 +166,7 @@ class ChatDecoder:
         if event.data == "[DONE]":
             self._done = True
             return ()
-        return self.accumulator.feed(event.event, parse_event(event.data, self._provider))
+        return self.accumulator.feed(event.event, event_object(event.data, self._provider))
 
     @property
     def ended(self) -> bool:

@@ -9,29 +9,16 @@ carries ``finishReason`` and the usage totals).
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterable, Sequence
-from typing import Any
-
-import orjson
 
 from gateway.callers.base import CallerContext, ChatCompletionOptions
 from gateway.callers.gemini.errors import GoogleErrorParser, google_errors, stream_error
 from gateway.callers.gemini.request import to_gemini_request
 from gateway.callers.gemini.response import ResponseAccumulator, from_gemini
 from gateway.callers.gemini.wire import GeminiEndpoint
-from gateway.callers.http import ServerSentEvent, malformed, open_stream, request_json
-from gateway.callers.streams import relay_stream
+from gateway.callers.http import ServerSentEvent, open_stream, request_json
+from gateway.callers.streams import event_object, relay_stream
 from gateway.core.messages import Message
 from gateway.core.results import ChatResult, StreamEvent
-
-
-def _parse_chunk(data: str, provider: str) -> dict[str, Any]:
-    try:
-        chunk = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise malformed(provider, "a stream event is not JSON") from exc
-    if not isinstance(chunk, dict):
-        raise malformed(provider, "a stream event is not an object")
-    return chunk
 
 
 class GenerateDecoder:
@@ -46,7 +33,7 @@ class GenerateDecoder:
         self.accumulator = ResponseAccumulator(provider)
 
     def feed(self, event: ServerSentEvent) -> Iterable[StreamEvent]:
-        chunk = _parse_chunk(event.data, self._provider)
+        chunk = event_object(event.data, self._provider)
         if "error" in chunk and not chunk.get("candidates"):
             raise stream_error(chunk, self._parser, self._provider)
         return self.accumulator.feed(chunk)

@@ -17,7 +17,7 @@ import orjson
 from gateway.callers.base import AIOptions
 from gateway.callers.http import ServerSentEvent, malformed
 from gateway.callers.shapes import check, fields, objects
-from gateway.callers.streams import relay_stream
+from gateway.callers.streams import event_object, relay_stream
 from gateway.core.results import ChatResult, StreamEvent
 from gateway.errors import GatewayError
 
@@ -38,16 +38,6 @@ class StreamAccumulator(Protocol):
 
     def result(self) -> ChatResult: ...
 
-
-def parse_chunk(data: str | bytes, provider: str) -> dict[str, Any]:
-    """One event's JSON object; raises ``UpstreamError`` (malformed) otherwise."""
-    try:
-        chunk = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise malformed(provider, "a stream event is not JSON") from exc
-    if not isinstance(chunk, dict):
-        raise malformed(provider, "a stream event is not an object")
-    return chunk
 
 
 _STR = (str,)
@@ -103,7 +93,7 @@ class ChunkDecoder:
         if event.data == "[DONE]":
             self.ended = True
             return ()
-        chunk = parse_chunk(event.data, self._provider)
+        chunk = event_object(event.data, self._provider)
         error = self._error_of(chunk)
         if error is not None:
             raise error
