@@ -20,6 +20,7 @@ recorded as cancelled.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
@@ -64,12 +65,12 @@ class SSEResponse(EventSourceResponse):
         A ping goes out only when no event went out for a whole ping interval: a stream that is
         flowing needs no keep-alive, and so no ping can follow the stream's last event (the ping
         task may wake between the last frame and the response's end)."""
-        loop_time = asyncio.get_running_loop().time()
-        if message.get("body") == PING:
-            if self._data_sent_at is not None and loop_time - self._data_sent_at < self._ping_every:
+        body = message.get("body")
+        if body == PING:
+            if self._data_sent_at is not None and time.monotonic() - self._data_sent_at < self._ping_every:
                 return
-        elif message.get("body"):
-            self._data_sent_at = loop_time
+        elif body:
+            self._data_sent_at = time.monotonic()
         await send(message)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -34,7 +34,7 @@ from gateway.core.messages import (
     UserMessage,
 )
 from gateway.core.requests import ChatCall, TextCall
-from gateway.errors import InvalidRequestError
+from gateway.errors import GatewayError, InvalidRequestError
 from gateway.schemas.openai import (
     EXTRA_KEY_LENGTH,
     AssistantMessageIn,
@@ -71,6 +71,23 @@ _DIRECT_FIELDS: dict[str, str] = {
     "logit_bias": p.LOGIT_BIAS,
     "store": p.STORE,
 }
+
+
+def deferred(translate: Callable[[], ChatCall]) -> tuple[Callable[[], ChatCall], ChatCall | None]:
+    """For a front door whose format some deployments relay as sent: run ``translate`` now, and
+    give the translation for the deployments that need it with the call (``None`` when the body
+    does not translate). A body that does not translate raises its error only when a deployment
+    asks for the translation; a relaying deployment never sees it."""
+    try:
+        call = translate()
+    except GatewayError as exc:
+        error = exc
+
+        def refuse() -> ChatCall:
+            raise error
+
+        return refuse, None
+    return lambda: call, call
 
 
 def _refuse_extras(body: Any, where: str) -> None:

@@ -43,10 +43,11 @@ class Credential:
     log line or an exception message shows no secret.
     """
 
-    __slots__ = ("_values",)
+    __slots__ = ("_hash", "_values")
 
     def __init__(self, values: Mapping[str, str] | None = None) -> None:
         self._values = {k: v for k, v in (values or {}).items() if v}
+        self._hash: int | None = None
 
     def get(self, key: str) -> str | None:
         return self._values.get(key)
@@ -77,7 +78,10 @@ class Credential:
         return isinstance(other, Credential) and other._values == self._values
 
     def __hash__(self) -> int:
-        return hash(tuple(sorted(self._values.items())))
+        """Computed once: a credential keys every attempt's bound callers and cooldowns."""
+        if self._hash is None:
+            self._hash = hash(tuple(sorted(self._values.items())))
+        return self._hash
 
     def __repr__(self) -> str:
         return f"Credential(keys={self.keys()!r})"

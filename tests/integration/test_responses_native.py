@@ -22,7 +22,7 @@ from tests.conftest import GatewayFactory, RunningGateway
 from tests.fakes.openai_fake import VALID_KEY
 from tests.fakes.openai_responses import USAGE, FakeAzureResponses, FakeOpenAIResponses
 from tests.fakes.server import Scripted, sse
-from tests.integration.test_responses_stream import event_schemas
+from tests.integration.test_responses_stream import read_events
 from tests.openapi import assert_valid
 
 MODEL = "openai/gpt-4o-mini"
@@ -49,21 +49,6 @@ def gateway(gateway_factory: GatewayFactory, fake: FakeOpenAIResponses) -> Runni
 
 def sdk(base_url: str) -> OpenAI:
     return OpenAI(base_url=base_url, api_key=VALID_KEY, max_retries=0)
-
-
-def read_events(lines: Iterator[str]) -> list[dict[str, Any]]:
-    """Each event, checked: its ``event:`` name is its type and it fits the spec's schema."""
-    events: list[dict[str, Any]] = []
-    name = None
-    for line in lines:
-        if line.startswith("event: "):
-            name = line[7:]
-        elif line.startswith("data: "):
-            event = orjson.loads(line[6:])
-            assert event["type"] == name
-            assert_valid(event_schemas()[event["type"]], event)
-            events.append(event)
-    return events
 
 
 def test_the_fake_speaks_the_responses_format(fake: FakeOpenAIResponses) -> None:

@@ -5,6 +5,7 @@ the SDK's ``responses.stream`` helper and ``create(stream=True)`` reading it."""
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -37,22 +38,29 @@ def event_schemas() -> dict[str, str]:
     return {schemas[n]["properties"]["type"]["enum"][0]: n for n in names}
 
 
-def stream_events(gw: RunningGateway, **body: Any) -> list[dict[str, Any]]:
-    """The events of a streamed response, each checked: its SSE ``event:`` name equals its type, it
-    fits its schema, and the sequence numbers run from 0 without gaps."""
+def read_events(lines: Iterator[str]) -> list[dict[str, Any]]:
+    """The events of a Responses stream's lines, each checked: its SSE ``event:`` name equals its
+    type and it fits its schema in OpenAI's document."""
     events: list[dict[str, Any]] = []
+    name = None
+    for line in lines:
+        if line.startswith("event: "):
+            name = line[7:]
+        elif line.startswith("data: "):
+            event = orjson.loads(line[6:])
+            assert event["type"] == name
+            assert_valid(event_schemas()[event["type"]], event)
+            events.append(event)
+    return events
+
+
+def stream_events(gw: RunningGateway, **body: Any) -> list[dict[str, Any]]:
+    """The events of a streamed response (``read_events``), their sequence numbers running from 0
+    without gaps."""
     with gw.http.stream("POST", "/v1/responses", json={"model": MODEL, "stream": True, **body}) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        name = None
-        for line in response.iter_lines():
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                event = orjson.loads(line[6:])
-                assert event["type"] == name
-                assert_valid(event_schemas()[event["type"]], event)
-                events.append(event)
+        events = read_events(response.iter_lines())
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
     return events
 

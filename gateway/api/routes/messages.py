@@ -10,7 +10,7 @@ an ``event: error`` frame, then the end.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 
 import orjson
 from fastapi import APIRouter, Depends, Request
@@ -26,10 +26,11 @@ from gateway.api.deps import authorize, call_info, reserve, service
 from gateway.api.parsed import GatewayRoute, parsed_body
 from gateway.api.responses import JSONResponse
 from gateway.api.sse import SSEResponse
+from gateway.api.translate import deferred
 from gateway.core.native import NativeEnd, NativeEvent, NativeFrame, NativeReply, NativeRequest
 from gateway.core.requests import ChatCall
 from gateway.core.results import StreamEnd, StreamEvent
-from gateway.errors import GatewayError, InvalidRequestError
+from gateway.errors import GatewayError
 from gateway.service import estimate
 from gateway.service.estimate import TokenEstimate
 from gateway.service.gateway import GatewayService, internal_error
@@ -49,21 +50,6 @@ async def _native(request: Request, stream: bool) -> NativeRequest:
     return NativeRequest(FORMAT, body, headers, stream)
 
 
-def _translator(body: MessagesRequest) -> tuple[Callable[[], ChatCall], ChatCall | None]:
-    """The translation for non-relaying providers, and the call when the body translates: a body
-    that does not raises its error only when a provider needs the translation."""
-    try:
-        call = to_chat_call(body)
-    except InvalidRequestError as exc:
-        error = exc
-
-        def refuse() -> ChatCall:
-            raise error
-
-        return refuse, None
-    return lambda: call, call
-
-
 def _estimate(request: Request, call: ChatCall | None, native: NativeRequest, limit: int) -> TokenEstimate:
     if call is not None:
         return estimate.chat(call, request.app.state.settings.tpm_default_output_tokens)
@@ -74,7 +60,7 @@ def _estimate(request: Request, call: ChatCall | None, native: NativeRequest, li
 async def create_message(body: MessagesRequest, request: Request,
                          svc: GatewayService = Depends(service)) -> Response:
     native = await _native(request, bool(body.stream))
-    translate, call = _translator(body)
+    translate, call = deferred(lambda: to_chat_call(body))
     await reserve(request, _estimate(request, call, native, body.max_tokens))
     metadata = body.metadata.model_dump(exclude_none=True) if body.metadata is not None else None
     info = call_info(request, "messages", metadata)

@@ -16,7 +16,7 @@ conversation inlined instead.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator
 from typing import Any, Literal
 
 import orjson
@@ -32,6 +32,7 @@ from gateway.api.responses_api.items import input_list, new_id, stored_items
 from gateway.api.responses_api.schemas import ResponseCreateRequest
 from gateway.api.responses_api.translate import to_chat_call
 from gateway.api.sse import SSEResponse
+from gateway.api.translate import deferred
 from gateway.callers.openai.responses import FORMAT, PASSED_HEADERS
 from gateway.core.native import NativeEnd, NativeEvent, NativeFrame, NativeReply, NativeRequest
 from gateway.core.requests import ChatCall
@@ -109,22 +110,6 @@ async def _resolved(request: Request, items: list[dict[str, Any]]) -> list[dict[
             for item in items]
 
 
-def _translator(body: ResponseCreateRequest, history: list[dict[str, Any]], items: list[dict[str, Any]],
-                ) -> tuple[Callable[[], ChatCall], ChatCall | None]:
-    """The translation for deployments that do not relay the format, and the call when the body
-    translates: a body that does not raises its error only when a deployment needs the translation."""
-    try:
-        call = to_chat_call(body, history, items)
-    except GatewayError as exc:
-        error = exc
-
-        def refuse() -> ChatCall:
-            raise error
-
-        return refuse, None
-    return lambda: call, call
-
-
 def _inlined(raw: dict[str, Any], history: list[dict[str, Any]], items: list[dict[str, Any]]) -> dict[str, Any]:
     """``raw`` with the stored conversation it continues written into ``input`` instead of
     ``previous_response_id`` (for a provider that does not hold that response)."""
@@ -161,7 +146,7 @@ async def create_response(body: ResponseCreateRequest, request: Request,
         previous = await _find(request, body.previous_response_id, "previous_response_id")
     history = await _resolved(request, previous.conversation()) if previous else []
     items = await _resolved(request, input_list(body.input))
-    translate, call = _translator(body, history, items)
+    translate, call = deferred(lambda: to_chat_call(body, history, items))
     native = await _native(request, previous, history, items, bool(body.stream))
     if call is not None:
         await reserve_chat(request, call)
